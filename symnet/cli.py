@@ -1,0 +1,197 @@
+"""The ``symnet`` command line.
+
+Subcommands are listed in one registry, :data:`COMMANDS`, that maps a name to
+the function that adds its arguments and the function that runs it. Adding a
+subcommand (``symnet check`` is next) is one entry there.
+
+Exit codes
+----------
+0
+    Success.
+1
+    The command ran and found a problem (used by ``symnet check`` for a broken
+    or inconclusive symmetry).
+2
+    Bad input: unknown options, a malformed argument, a missing file. A single
+    line naming the reason goes to stderr, with no traceback (``--traceback``
+    shows it).
+
+Examples
+--------
+.. code-block:: console
+
+    $ symnet demo
+    $ python -m symnet.cli --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, NoReturn
+
+from symnet import __version__
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+#: Errors reported as bad input (exit code 2, one line on stderr).
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, FileNotFoundError)
+
+
+class _UsageError(Exception):
+    """Raised by the argument parser instead of printing usage and exiting."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors become :class:`_UsageError`.
+
+    ``argparse`` prints the usage and exits on a parse error; :func:`main`
+    wants a single line on stderr and a return code instead.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self.prog, message)
+
+
+class Command(NamedTuple):
+    """One subcommand of the ``symnet`` program.
+
+    Attributes
+    ----------
+    configure : callable
+        ``configure(parser)`` adds the subcommand's arguments to its own
+        :class:`argparse.ArgumentParser`.
+    handler : callable
+        ``handler(args) -> int`` runs the subcommand with the parsed
+        :class:`argparse.Namespace` and returns the exit code.
+    help : str
+        One line shown by ``symnet --help``.
+    """
+
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+    help: str
+
+
+# ---------------------------------------------------------------------------
+# symnet demo
+
+
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``symnet demo`` (it takes none)."""
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    """Run the guided tour of symnet.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments (unused).
+
+    Returns
+    -------
+    int
+        The exit code: the demo's own, or 0 when it returns nothing.
+    """
+    # Imported here so that ``symnet --help`` stays fast and other subcommands
+    # do not pay for the demo's imports.
+    from symnet._demo import main as demo_main
+
+    code = demo_main()
+    return EXIT_OK if code is None else int(code)
+
+
+#: Subcommand name -> :class:`Command`. ``symnet check`` slots in here.
+COMMANDS: dict[str, Command] = {
+    "demo": Command(_configure_demo, _run_demo, "run a short tour of groups and symmetry tests"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of the ``symnet`` program from :data:`COMMANDS`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The top-level parser; each subcommand stores its :class:`Command` in
+        the ``command`` attribute of the parsed namespace.
+    """
+    parser = _Parser(
+        prog="symnet",
+        description="Symmetry in machine learning and mechanics.",
+    )
+    parser.add_argument("--version", action="version", version=f"symnet {__version__}")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on error, show the full traceback instead of a one-line message",
+    )
+    sub = parser.add_subparsers(title="commands", dest="command_name", metavar="COMMAND")
+    sub.required = True
+    for name, command in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=command.help, description=command.help)
+        command.configure(sub_parser)
+        sub_parser.set_defaults(command=command)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    """Render an exception as a single line of text."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, FileNotFoundError) and exc.filename is not None and not text:
+        text = f"no such file: {exc.filename}"
+    return text or type(exc).__name__
+
+
+def _fail(message: str, prog: str = "symnet") -> int:
+    """Print ``message`` as one line on stderr and return the usage exit code."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``symnet`` program.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments without the program name; ``sys.argv[1:]`` when
+        omitted.
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 1 when a command finds a problem, 2 for
+        bad input (reported as one line on stderr, without a traceback).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        return _fail(f"{_one_line(exc)} (see '{exc.prog} --help')", exc.prog)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+    try:
+        return args.command.handler(args)
+    except USER_ERRORS as exc:
+        if args.traceback:
+            raise
+        return _fail(_one_line(exc))
+    except KeyboardInterrupt:
+        print("symnet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

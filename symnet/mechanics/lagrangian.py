@@ -1,0 +1,256 @@
+"""Euler-Lagrange accelerations of any differentiable Lagrangian, batched with torch.func.
+
+For ``L(q, qdot, t)`` the Euler-Lagrange equations ``d/dt dL/dqdot = dL/dq``
+give the acceleration
+
+    qddot = M^-1 [dL/dq - (d2L/dqdot dq) qdot - d_t dL/dqdot],   M = d2L/dqdot2.
+
+Per sample, one reverse pass gives ``(dL/dq, p = dL/dqdot)``; forward mode over
+it, vmapped over ``n + 1`` tangents, gives the ``n`` columns of ``M`` and, in
+the direction ``(qdot, 0, 1)`` over ``(q, qdot, t)``, the whole mixed term
+``(d2L/dqdot dq) qdot + d_t dL/dqdot`` at once. The per-sample function is
+vmapped over the batch. Every step is a torch.func transform, so the result
+is differentiable (models train through it) and composes with further
+transforms.
+
+The mass matrix of a learned Lagrangian is often indefinite and can be
+singular (REFERENCES.md, section 1). The solve is therefore checked: the
+condition numbers of the whole batch are computed outside the vmap and an
+ill-conditioned matrix raises :class:`SingularMassMatrixError`; there is no
+silent pseudo-inverse.
+
+References
+----------
+M. Cranmer, S. Greydanus, S. Hoyer, P. Battaglia, D. Spergel, S. Ho,
+"Lagrangian Neural Networks", ICLR workshop (2020), arXiv:2003.04630.
+H. Goldstein, C. Poole, J. Safko, *Classical Mechanics*, 3rd ed. (2002), ch. 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.func import grad, jvp, vmap
+
+from symnet._util import format_shape, with_time
+from symnet.mechanics._errors import SingularMassMatrixError
+from symnet.mechanics.field import SecondOrderField, _check_state, as_time
+
+__all__ = ["lagrangian_vector_field", "mass_matrix", "momentum"]
+
+_HINT = (
+    "L must be built from differentiable torch operations on qdot "
+    "(no .detach(), .item(), integer casts or numpy)"
+)
+
+
+def _default_max_condition(dtype: torch.dtype) -> float:
+    return 1.0 / (100.0 * torch.finfo(dtype).eps)
+
+
+class _Scalar:
+    """Per-sample view of a batched Lagrangian: ``(q (S), qdot (S), t ()) -> ()``."""
+
+    def __init__(self, fn: Callable, name: str) -> None:
+        self.fn = with_time(fn, 2)
+        self.name = name
+
+    def __call__(self, q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
+        out = self.fn(q.unsqueeze(0), qdot.unsqueeze(0), t.unsqueeze(0))
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"{self.name} must return a Tensor of shape (B,), got {type(out).__name__}"
+            )
+        if out.shape != (1,):
+            got = "a 0-d tensor" if out.dim() == 0 else "shape (B" + format_shape(out.shape)[2:]
+            raise ValueError(
+                f"{self.name} must return one scalar per state, shape (B,); it returned {got}"
+            )
+        return out[0]
+
+
+class _EulerLagrange:
+    """Batched ``(q, qdot, t) -> qddot`` for a Lagrangian; see :func:`lagrangian_vector_field`."""
+
+    def __init__(self, L: Callable, regularization: float, max_condition: float | None) -> None:
+        self.L = L
+        self.regularization = float(regularization)
+        self.max_condition = max_condition
+        scalar = _Scalar(L, "L")
+
+        def grads(q: Tensor, qdot: Tensor, t: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+            dq, p = grad(scalar, argnums=(0, 1))(q, qdot, t)
+            return p, (dq, p)
+
+        def per_sample(q: Tensor, qdot: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+            n = q.numel()
+            eye = torch.eye(n, dtype=q.dtype, device=q.device).reshape(n, *q.shape)
+            zeros = torch.zeros((n, *q.shape), dtype=q.dtype, device=q.device)
+            # n tangents (0, e_i, 0) give the columns of M; the last, (qdot, 0, 1), the mixed term
+            tq = torch.cat([zeros, qdot.unsqueeze(0)])
+            tv = torch.cat([eye, torch.zeros_like(qdot).unsqueeze(0)])
+            tt = torch.cat(
+                [
+                    torch.zeros(n, dtype=q.dtype, device=q.device),
+                    torch.ones(1, dtype=q.dtype, device=q.device),
+                ]
+            )
+
+            def along(
+                a: Tensor, b: Tensor, c: Tensor
+            ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:
+                return jvp(grads, (q, qdot, t), (a, b, c), has_aux=True)
+
+            # the primal outputs come back expanded over the tangents: take one copy
+            _, dp, (dq, p) = vmap(along)(tq, tv, tt)
+            dp = dp.reshape(n + 1, n)
+            return dp[:n].T, dq[0].reshape(n) - dp[n], p[0].reshape(n)
+
+        self._batched = vmap(per_sample)
+
+    def parts(self, q: Tensor, qdot: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(M (B, n, n), rhs (B, n), p (B, n))`` without validation."""
+        try:
+            M, rhs, p = self._batched(q, qdot, t)
+        except RuntimeError as err:
+            raise RuntimeError(f"differentiating L with torch.func failed: {err}. {_HINT}") from err
+        return M, rhs, p
+
+    def __call__(self, q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
+        M, rhs, p = self.parts(q, qdot, t)
+        n = M.shape[-1]
+        if self.regularization:
+            M = M + self.regularization * torch.eye(n, dtype=M.dtype, device=M.device)
+        qddot = _checked_solve(M, rhs, p, self.max_condition, self.regularization)
+        return qddot.reshape(q.shape)
+
+    def __repr__(self) -> str:
+        return f"EulerLagrange(L={getattr(self.L, '__name__', type(self.L).__name__)})"
+
+
+def _checked_solve(
+    M: Tensor, rhs: Tensor, p: Tensor, max_condition: float | None, regularization: float
+) -> Tensor:
+    """Solve ``M x = rhs`` batched after checking every ``M``'s condition number.
+
+    Matrices with NaN/inf entries are not reported here: their solution is set
+    to NaN so that a rollout can name the step where the state went bad.
+    """
+    limit = _default_max_condition(M.dtype) if max_condition is None else float(max_condition)
+    Md = M.detach()
+    finite = torch.isfinite(Md).flatten(1).all(dim=1)
+    safe = torch.where(
+        finite[:, None, None], Md, torch.eye(M.shape[-1], dtype=M.dtype, device=M.device)
+    )
+    svals = torch.linalg.svdvals(safe)
+    cond = svals[:, 0] / svals[:, -1]
+    bad = finite & ~(cond <= limit)
+    if bool(bad.any()):
+        b = int(bad.nonzero()[0, 0])
+        if not regularization and bool((Md[b] == 0).all()) and bool((p[b].detach() == 0).all()):
+            raise ValueError(
+                f"L does not depend on qdot at batch index {b}: its gradient and Hessian with "
+                f"respect to qdot are identically zero. {_HINT}"
+            )
+        c = float(cond[b])
+        what = "singular" if not math.isfinite(c) else f"ill-conditioned (condition number {c:.3e})"
+        raise SingularMassMatrixError(
+            f"mass matrix d2L/dqdot2 is {what} at batch index {b} "
+            f"({int(bad.sum())} of {M.shape[0]} states exceed max_condition={limit:.3e}); "
+            "the Euler-Lagrange equations do not determine qddot there. Pass regularization=lam "
+            "to solve (M + lam I) instead (biases the dynamics), or raise max_condition",
+            batch_index=b,
+            condition=c,
+        )
+    if bool(finite.all()):
+        return torch.linalg.solve(M, rhs)
+    M_safe = torch.where(
+        finite[:, None, None], M, torch.eye(M.shape[-1], dtype=M.dtype, device=M.device)
+    )
+    x = torch.linalg.solve(M_safe, rhs)
+    return torch.where(finite[:, None], x, torch.full_like(x, math.nan))
+
+
+def lagrangian_vector_field(
+    L: Callable, *, regularization: float = 0.0, max_condition: float | None = None
+) -> SecondOrderField:
+    """The acceleration field ``(q, qdot, t) -> qddot`` of a Lagrangian.
+
+    Parameters
+    ----------
+    L : callable
+        ``L(q, qdot)`` or ``L(q, qdot, t)`` with ``q, qdot`` of shape (B, *S)
+        and ``t`` of shape (B,), returning shape (B,). An ``nn.Module`` works;
+        its parameters receive gradients through the field.
+    regularization : float, default 0
+        ``lam >= 0``: solve ``(M + lam I) qddot = rhs`` instead of ``M qddot =
+        rhs`` (Tikhonov). This makes every solve possible but biases the
+        dynamics; use it knowingly.
+    max_condition : float, optional
+        Largest accepted condition number of ``M`` (of ``M + lam I`` when
+        regularized). Default ``1 / (100 * eps)`` of the dtype: about 4.5e13
+        in float64 and 8.4e4 in float32.
+
+    Returns
+    -------
+    SecondOrderField
+        Callable as ``f(q, qdot, t=0.0) -> qddot`` of shape (B, *S); ``t`` may
+        be a float, a 0-d tensor or of shape (B,). Its ``source`` is ``L``.
+
+    Raises
+    ------
+    SingularMassMatrixError
+        (from the field) ``M`` is singular or too ill-conditioned at some
+        state; the message names the first batch index and its condition number.
+    ValueError
+        (from the field) ``q``/``qdot`` shapes differ or contain NaN/inf;
+        ``L`` does not return shape (B,); ``L`` does not depend on ``qdot``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> L = lambda q, qdot: 0.5 * (qdot**2).sum(-1) - 0.5 * (q**2).sum(-1)
+    >>> f = lagrangian_vector_field(L)
+    >>> f(torch.ones(3, 1, dtype=torch.float64), torch.zeros(3, 1, dtype=torch.float64))[:, 0]
+    tensor([-1., -1., -1.], dtype=torch.float64)
+    """
+    if not callable(L):
+        raise TypeError(f"L must be callable, got {type(L).__name__}")
+    if not regularization >= 0:
+        raise ValueError(f"regularization must be >= 0, got {regularization}")
+    if max_condition is not None and not max_condition >= 1:
+        raise ValueError(f"max_condition must be >= 1, got {max_condition}")
+    return SecondOrderField(
+        _EulerLagrange(L, regularization, max_condition), source=L, velocity_dependent=None
+    )
+
+
+def mass_matrix(L: Callable) -> Callable[..., Tensor]:
+    """``(q, qdot, t=0.0) -> M = d2L/dqdot2`` of shape (B, n, n), ``n = prod(S)``.
+
+    No conditioning check is made; this is the matrix that
+    :func:`lagrangian_vector_field` checks and solves with.
+    """
+    core = _EulerLagrange(L, 0.0, None)
+
+    def mass(q: Tensor, qdot: Tensor, t: Any = 0.0) -> Tensor:
+        _check_state(q, qdot, ("q", "qdot"))
+        return core.parts(q, qdot, as_time(t, q))[0]
+
+    return mass
+
+
+def momentum(L: Callable) -> Callable[..., Tensor]:
+    """``(q, qdot, t=0.0) -> p = dL/dqdot`` of shape (B, *S) (canonical momentum)."""
+    scalar = _Scalar(L, "L")
+    batched = vmap(grad(scalar, argnums=1))
+
+    def p(q: Tensor, qdot: Tensor, t: Any = 0.0) -> Tensor:
+        _check_state(q, qdot, ("q", "qdot"))
+        return batched(q, qdot, as_time(t, q))
+
+    return p

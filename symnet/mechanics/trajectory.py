@@ -1,0 +1,293 @@
+"""Rollouts: integrate a vector field over a fixed time grid.
+
+:func:`rollout` advances a batch of initial states with any registered method
+and returns a :class:`Trajectory`. It costs the method's field evaluations
+plus a handful of tensor operations per step: outputs are preallocated when no
+gradient is recorded, the time grid is computed once, and the NaN/inf check
+runs on blocks of steps, not on every step.
+
+Gradients: a rollout follows PyTorch's ambient grad mode, like any tensor
+operation. When the initial state or the field's parameters require grad and
+grad mode is on, the whole rollout is recorded so that a model can be trained
+through it (keep such rollouts short); wrap the call in ``torch.no_grad()``
+for inference and long rollouts.
+
+References
+----------
+E. Hairer, C. Lubich, G. Wanner, *Geometric Numerical Integration*, 2nd ed.,
+Springer (2006).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from symnet._util import check_tensor, format_shape
+from symnet.mechanics._errors import ConvergenceError, NonFiniteStateError, SingularMassMatrixError
+from symnet.mechanics.field import VectorField, as_time, as_vector_field
+from symnet.mechanics.methods import get_integrator
+
+__all__ = ["Trajectory", "rollout"]
+
+_CHECK_EVERY = 16
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """States of a rollout on the grid ``t0 + k dt``, ``k = 0..steps``.
+
+    Attributes
+    ----------
+    t : Tensor, shape (K, B)
+        Times; ``K = steps + 1`` unless the rollout stopped early.
+    q : Tensor, shape (K, B, *S)
+        Positions.
+    v : Tensor, shape (K, B, *S)
+        Velocities for an acceleration field; for a Hamiltonian field the
+        momenta ``p`` (also available as :attr:`p`).
+    method : str
+        Integration method.
+    dt : float
+        Step size.
+    stopped_at : int or None
+        With ``on_nonfinite="return"``: the index of the first non-finite
+        state, which is not included (the trajectory holds states
+        ``0 .. stopped_at - 1``); ``None`` when the rollout completed.
+    """
+
+    t: Tensor
+    q: Tensor
+    v: Tensor
+    method: str
+    dt: float
+    stopped_at: int | None = None
+
+    @property
+    def p(self) -> Tensor:
+        """Alias of :attr:`v`: the momenta, for a rollout of a Hamiltonian field."""
+        return self.v
+
+    def __len__(self) -> int:
+        return self.q.shape[0]
+
+    def __repr__(self) -> str:
+        stop = "" if self.stopped_at is None else f", stopped_at={self.stopped_at}"
+        return (
+            f"Trajectory(q={format_shape(self.q.shape)}, method={self.method!r}, "
+            f"dt={self.dt}{stop})"
+        )
+
+
+class _Recorder:
+    """Stores the states; preallocated buffers unless autograd must see the copies."""
+
+    def __init__(self, x0: Tensor, y0: Tensor, steps: int) -> None:
+        self.steps = steps
+        self.n = 1
+        self.checked = 1
+        self.lists: tuple[list[Tensor], list[Tensor]] | None = None
+        self.buffers: tuple[Tensor, Tensor] | None = None
+        self.x0, self.y0 = x0, y0
+
+    def append(self, x: Tensor, y: Tensor) -> None:
+        if self.buffers is None and self.lists is None:
+            if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):
+                self.lists = ([self.x0], [self.y0])
+            else:
+                shape = (self.steps + 1, *self.x0.shape)
+                bx = torch.empty(shape, dtype=x.dtype, device=x.device)
+                by = torch.empty(shape, dtype=y.dtype, device=y.device)
+                bx[0].copy_(self.x0.detach())
+                by[0].copy_(self.y0.detach())
+                self.buffers = (bx, by)
+        if self.buffers is not None:
+            self.buffers[0][self.n].copy_(x)
+            self.buffers[1][self.n].copy_(y)
+        else:
+            self.lists[0].append(x)
+            self.lists[1].append(y)
+        self.n += 1
+
+    def stacked(self) -> tuple[Tensor, Tensor]:
+        if self.buffers is not None:
+            return self.buffers[0][: self.n], self.buffers[1][: self.n]
+        if self.lists is not None:
+            return torch.stack(self.lists[0]), torch.stack(self.lists[1])
+        return self.x0.unsqueeze(0), self.y0.unsqueeze(0)
+
+    def block_finite(self) -> bool:
+        """Whether every state recorded since the last call is finite."""
+        lo, hi = self.checked, self.n
+        self.checked = hi
+        if hi <= lo:
+            return True
+        if self.buffers is not None:
+            xs, ys = self.buffers[0][lo:hi], self.buffers[1][lo:hi]
+        else:
+            xs = torch.stack([s.detach() for s in self.lists[0][lo:hi]])
+            ys = torch.stack([s.detach() for s in self.lists[1][lo:hi]])
+        return bool(torch.isfinite(xs).all() & torch.isfinite(ys).all())
+
+
+def _first_nonfinite(xs: Tensor, ys: Tensor) -> tuple[int, int] | None:
+    """``(step, batch index)`` of the first NaN/inf in ``xs``/``ys`` (K, B, *S), or None."""
+    bad = ~(
+        torch.isfinite(xs.detach()).flatten(2).all(-1)
+        & torch.isfinite(ys.detach()).flatten(2).all(-1)
+    )
+    if not bool(bad.any()):
+        return None
+    step = int(bad.any(dim=1).nonzero()[0, 0])
+    return step, int(bad[step].nonzero()[0, 0])
+
+
+def _with_step(err: Exception, step: int, t: float) -> Exception:
+    msg = f"rollout step {step} (t = {t:.6g}): {err}"
+    if isinstance(err, SingularMassMatrixError):
+        return SingularMassMatrixError(
+            msg, batch_index=err.batch_index, condition=err.condition, step=step
+        )
+    return ConvergenceError(msg, step=step, residual=getattr(err, "residual", None))
+
+
+def rollout(
+    field: VectorField | Any,
+    q0: Tensor,
+    v0: Tensor,
+    *,
+    dt: float,
+    steps: int,
+    method: str = "rk4",
+    t0: float | Tensor = 0.0,
+    on_nonfinite: str = "raise",
+    **options: Any,
+) -> Trajectory:
+    """Integrate a batch of initial states over ``steps`` steps of size ``dt``.
+
+    Parameters
+    ----------
+    field : VectorField or callable
+        A :class:`VectorField` (e.g. from :func:`lagrangian_vector_field` or
+        :func:`hamiltonian_vector_field`), or a plain callable ``f(q, v)`` /
+        ``f(q, v, t)`` returning the acceleration (treated as a second-order
+        field, :class:`SecondOrderField`).
+    q0 : Tensor, shape (B, *S)
+        Initial positions. Not modified.
+    v0 : Tensor, shape (B, *S)
+        Initial velocities; for a Hamiltonian field, initial momenta. Not modified.
+    dt : float
+        Step size (negative integrates backwards).
+    steps : int
+        Number of steps (>= 0).
+    method : str, default "rk4"
+        One of :data:`integrators`: "euler", "symplectic_euler", "leapfrog",
+        "rk4", "implicit_midpoint", "yoshida4", "dopri5". The splitting
+        methods ("symplectic_euler", "leapfrog", "yoshida4") need an
+        acceleration independent of the velocity, or a separable Hamiltonian;
+        this is measured at the initial state and a ValueError points to
+        "implicit_midpoint" otherwise.
+    t0 : float or Tensor of shape () or (B,), default 0
+        Initial time(s).
+    on_nonfinite : {"raise", "return"}
+        On NaN/inf in the state: raise :class:`NonFiniteStateError` naming the
+        step and batch index, or return the trajectory up to the last finite
+        state with ``stopped_at`` set.
+    **options
+        Options of the method (``tol``, ``max_iter`` for "implicit_midpoint";
+        ``rtol``, ``atol``, ``max_num_steps`` for "dopri5"); others raise TypeError.
+
+    Returns
+    -------
+    Trajectory
+        ``t`` (steps+1, B), ``q`` and ``v`` (steps+1, B, *S).
+
+    Raises
+    ------
+    ValueError
+        Unknown method (the message lists them), bad shapes, NaN/inf in the
+        initial state, a splitting method on a field that does not split.
+    NonFiniteStateError
+        A state became NaN/inf (``on_nonfinite="raise"``).
+    SingularMassMatrixError, ConvergenceError
+        From the field or the implicit solve; the message names the step.
+
+    Notes
+    -----
+    The graph is recorded when grad mode is on and the states require grad
+    (see the module docstring); otherwise states are written to preallocated
+    buffers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> traj = rollout(lambda q, v: -q, torch.ones(4, 1), torch.zeros(4, 1), dt=0.1, steps=10)
+    >>> traj.q.shape, traj.t.shape
+    (torch.Size([11, 4, 1]), torch.Size([11, 4]))
+    """
+    integrator = get_integrator(method)(**options)
+    field = as_vector_field(field)
+    y_name = "p0" if field.order == 1 else "v0"
+    check_tensor(q0, "q0", ndim_min=1)
+    check_tensor(v0, y_name, ndim_min=1)
+    if q0.shape != v0.shape:
+        raise ValueError(
+            f"q0 and {y_name} must have the same shape (B, *S), got "
+            f"{format_shape(q0.shape)} and {format_shape(v0.shape)}"
+        )
+    if q0.dtype != v0.dtype:
+        raise ValueError(f"q0 and {y_name} must have the same dtype, got {q0.dtype} and {v0.dtype}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    dt = float(dt)
+    if not math.isfinite(dt) or dt == 0:
+        raise ValueError(f"dt must be finite and non-zero, got {dt}")
+    if on_nonfinite not in ("raise", "return"):
+        raise ValueError(f"on_nonfinite must be 'raise' or 'return', got {on_nonfinite!r}")
+    t_start = as_time(t0, q0)
+    check_tensor(t_start, "t0")
+    offsets = dt * torch.arange(steps + 1, dtype=q0.dtype, device=q0.device)
+    times = t_start.unsqueeze(0) + offsets.unsqueeze(1)
+
+    if steps and integrator.splitting:
+        field.check_splittable(q0, v0, t_start, integrator.name)
+
+    if integrator.adaptive:
+        xs, ys = integrator.integrate(field, q0, v0, t_start, dt, steps)
+        bad = _first_nonfinite(xs, ys)
+    else:
+        rec = _Recorder(q0, v0, steps)
+        x, y, cache = q0, v0, None
+        finite = True
+        step = integrator.step
+        for n in range(steps):
+            try:
+                x, y, cache = step(field, x, y, times[n], dt, cache)
+            except (SingularMassMatrixError, ConvergenceError) as err:
+                raise _with_step(err, n + 1, float(times[n + 1, 0])) from err
+            rec.append(x, y)
+            if (n + 1) % _CHECK_EVERY == 0:
+                finite = rec.block_finite()
+                if not finite:
+                    break
+        finite = finite and rec.block_finite()
+        xs, ys = rec.stacked()
+        bad = None if finite else _first_nonfinite(xs, ys)
+
+    if bad is None:
+        return Trajectory(times, xs, ys, integrator.name, dt)
+    k, b = bad
+    if on_nonfinite == "raise":
+        raise NonFiniteStateError(
+            f"rollout with {integrator.name!r} produced a non-finite state at step {k} "
+            f"(t = {float(times[k, b]):.6g}) in batch element {b}; reduce dt, check the field "
+            "there, or pass on_nonfinite='return' to get the trajectory up to step "
+            f"{k - 1}",
+            step=k,
+            batch_index=b,
+        )
+    return Trajectory(times[:k], xs[:k], ys[:k], integrator.name, dt, stopped_at=k)

@@ -1,0 +1,27 @@
+"""The Noether checker: invariance, conserved charges along trajectories, verdicts.
+
+``check(L, symmetries, q0, qdot0, dt=..., steps=...)`` measures, for every
+generator of the given symmetries, the invariance error of ``L``, the drift
+of the Noether charge along integrated trajectories at two step sizes and
+the balance-law residual, and gives an honest verdict: ``conserved``,
+``broken`` or ``inconclusive`` with a reason.
+"""
+
+from __future__ import annotations
+
+from symnet.noether.charges import charge, hamiltonian_charge, lie_derivative
+from symnet.noether.check import charge_label, check, check_hamiltonian
+from symnet.noether.report import NoetherReport, Row
+from symnet.noether.verdict import Tolerances
+
+__all__ = [
+    "NoetherReport",
+    "Row",
+    "Tolerances",
+    "charge",
+    "charge_label",
+    "check",
+    "check_hamiltonian",
+    "hamiltonian_charge",
+    "lie_derivative",
+]

@@ -1,0 +1,175 @@
+"""Noether charges and their rates, from a generator alone (no per-group code).
+
+Lagrangian form (REFERENCES.md section 1): with ``p = dL/dqdot`` and
+``E = qdot . p - L``, a generator ``(xi, tau, F)`` has the charge
+``J = p . xi - E tau - F`` and, along any solution of the Euler-Lagrange
+equations, ``dJ/dt = R - dF/dt`` with the Lie derivative
+``R = dL/dq . xi + dL/dqdot . xidot + tau dL/dt`` (``tau`` constant). ``R = dF/dt``
+is the (quasi-)invariance condition.
+
+Hamiltonian form: ``Q = p . xi - F - tau H`` and ``dQ/dt = {Q, H} + d_t Q
+= p . xidot - dF/dt - xi . dH/dq - tau d_t H`` with ``xidot`` prolonged along
+``qdot = dH/dp``.
+
+One reverse-mode pass (``torch.func.vjp``) gives the gradients of L (or H) at
+a batch of states; every generator's charge and rate then costs one forward
+derivative of ``xi``. Scales are sums of the absolute values of the terms, so
+that relative errors are scale-free (REFERENCES.md section 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.func import vjp
+
+from symnet._util import check_finite, format_shape, with_time
+from symnet.groups import Generator
+
+__all__ = [
+    "ChargeValues",
+    "StateGradients",
+    "gradients",
+    "hamiltonian_charge_values",
+    "lagrangian_charge_values",
+]
+
+_TINY = 1e-300
+
+
+@dataclass
+class StateGradients:
+    """A scalar function and its gradients at a batch of states.
+
+    Attributes
+    ----------
+    value : Tensor
+        ``L`` (or ``H``), shape ``(B,)``.
+    dq, dv : Tensor
+        Gradients with respect to ``q`` and ``qdot`` (or ``p``), shape ``(B, *S)``.
+    dt : Tensor
+        Explicit time derivative, shape ``(B,)``.
+    """
+
+    value: Tensor
+    dq: Tensor
+    dv: Tensor
+    dt: Tensor
+
+
+@dataclass
+class ChargeValues:
+    """A generator's charge and its rate at a batch of states (all shape ``(B,)``).
+
+    Attributes
+    ----------
+    charge : Tensor
+        ``J`` (Lagrangian) or ``Q`` (Hamiltonian).
+    charge_scale : Tensor
+        Sum of absolute values of the charge's terms (``S_Q`` before the max).
+    rate : Tensor
+        ``dJ/dt`` along solutions: ``R - dF/dt``; zero for an exact symmetry.
+    rate_scale : Tensor
+        Sum of absolute values of the rate's terms.
+    """
+
+    charge: Tensor
+    charge_scale: Tensor
+    rate: Tensor
+    rate_scale: Tensor
+
+    @property
+    def invariance_error(self) -> Tensor:
+        """Relative Lie derivative ``|rate| / rate_scale``, shape ``(B,)`` (0 where both vanish)."""
+        return self.rate.abs() / self.rate_scale.clamp_min(_TINY)
+
+
+def gradients(fn: Callable, q: Tensor, v: Tensor, t: Tensor, name: str = "L") -> StateGradients:
+    """Value and gradients of ``fn(q, v, t)`` (batched, shape ``(B,)``) in one ``vjp``.
+
+    Raises
+    ------
+    ValueError
+        ``fn`` returns a shape other than ``(B,)``, or non-finite values.
+    TypeError
+        ``fn`` cannot be differentiated with ``torch.func``.
+    """
+    f = with_time(fn, 2)
+    try:
+        value, pullback = vjp(f, q, v, t)
+    except (RuntimeError, TypeError) as exc:
+        raise TypeError(
+            f"{name} could not be differentiated with torch.func ({exc}); it must be written "
+            "with differentiable torch operations (no .item(), .numpy() or in-place writes to inputs)"
+        ) from None
+    if not isinstance(value, Tensor) or value.shape != (q.shape[0],):
+        got = format_shape(value.shape) if isinstance(value, Tensor) else type(value).__name__
+        raise ValueError(f"{name} must return shape ({q.shape[0]},) for a batch of {q.shape[0]}, got {got}")
+    check_finite(value, f"{name}(q, ...)")
+    dq, dv, dt = pullback(torch.ones_like(value))
+    return StateGradients(value, dq, dv, dt)
+
+
+def _sum(x: Tensor) -> Tensor:
+    return x.reshape(x.shape[0], -1).sum(dim=1)
+
+
+def lagrangian_charge_values(
+    grads: StateGradients, gen: Generator, q: Tensor, qdot: Tensor, t: Tensor
+) -> ChargeValues:
+    """Lagrangian charge ``J = p . xi - E tau - F`` and its rate ``R - dF/dt``.
+
+    Parameters
+    ----------
+    grads : StateGradients
+        From :func:`gradients` of ``L`` at ``(q, qdot, t)``.
+    gen : Generator
+        The symmetry.
+    q, qdot : Tensor
+        Shape ``(B, *S)``.
+    t : Tensor
+        Shape ``(B,)``.
+    """
+    xi, xidot = gen.prolong(q, qdot, t)
+    F = gen.boundary(q, t)
+    dF = gen.boundary_rate(q, qdot, t)
+    p, tau = grads.dv, gen.tau
+    p_qdot = _sum(p * qdot)
+    J = _sum(p * xi) - tau * (p_qdot - grads.value) - F
+    J_scale = _sum((p * xi).abs()) + abs(tau) * (_sum((p * qdot).abs()) + grads.value.abs()) + F.abs()
+    a, b = grads.dq * xi, p * xidot
+    R = _sum(a) + _sum(b) + tau * grads.dt - dF
+    R_scale = _sum(a.abs()) + _sum(b.abs()) + abs(tau) * grads.dt.abs() + dF.abs()
+    return ChargeValues(J, J_scale, R, R_scale)
+
+
+def hamiltonian_charge_values(
+    grads: StateGradients, gen: Generator, q: Tensor, p: Tensor, t: Tensor
+) -> ChargeValues:
+    """Hamiltonian charge ``Q = p . xi - F - tau H`` and its rate ``{Q, H} + d_t Q``.
+
+    Parameters
+    ----------
+    grads : StateGradients
+        From :func:`gradients` of ``H`` at ``(q, p, t)``: ``dq = dH/dq``, ``dv = dH/dp``.
+    gen : Generator
+        The symmetry.
+    q, p : Tensor
+        Shape ``(B, *S)``.
+    t : Tensor
+        Shape ``(B,)``.
+    """
+    qdot = grads.dv
+    xi, xidot = gen.prolong(q, qdot, t)
+    F = gen.boundary(q, t)
+    dF = gen.boundary_rate(q, qdot, t)
+    tau = gen.tau
+    Q = _sum(p * xi) - F - tau * grads.value
+    Q_scale = _sum((p * xi).abs()) + F.abs() + abs(tau) * grads.value.abs()
+    a, b = p * xidot, xi * grads.dq
+    rate = _sum(a) - dF - _sum(b) - tau * grads.dt
+    rate_scale = _sum(a.abs()) + dF.abs() + _sum(b.abs()) + abs(tau) * grads.dt.abs()
+    return ChargeValues(Q, Q_scale, rate, rate_scale)

@@ -1,0 +1,139 @@
+"""Expanding the ``symmetries`` argument of the checker into generators and groups.
+
+Accepted: a :class:`~symnet.groups.Group` (expanded into its generators and,
+for finite groups, its discrete generators), a product of groups, a single
+:class:`~symnet.groups.Generator`, a symmetry name (``"translation"``,
+``"rotation"``, ``"time"``, ``"boost"``, ``"permutation"``, or a generator name
+such as ``"translation_x"``), or a list of any of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from symnet.groups import (
+    Boost,
+    Generator,
+    Group,
+    Permutation,
+    Rotation,
+    TimeShift,
+    Translation,
+)
+
+__all__ = ["SymmetrySet", "expand_symmetries", "SYMMETRY_NAMES"]
+
+SYMMETRY_NAMES = ("translation", "rotation", "time", "boost", "permutation")
+
+
+@dataclass
+class SymmetrySet:
+    """The generators and finite groups a check covers.
+
+    Attributes
+    ----------
+    generators : list of Generator
+        Continuous symmetries, in order, each with its owning group (or None).
+    finite_groups : list of Group
+        Factor groups that get the finite-element test (continuous groups with a
+        finite action) — one per factor.
+    discrete : list of Group
+        Finite groups (permutations): invariance, flow equivariance and fixed states.
+    """
+
+    generators: list[Generator] = field(default_factory=list)
+    finite_groups: list[Group] = field(default_factory=list)
+    discrete: list[Group] = field(default_factory=list)
+
+
+def _group_from_name(name: str, config_shape: tuple[int, ...], masses: Any) -> Group:
+    d = config_shape[-1] if len(config_shape) == 2 else None
+    if name == "time":
+        return TimeShift()
+    if d is None:
+        raise ValueError(
+            f"symmetry {name!r} acts on particles and needs configuration shape (N, d), "
+            f"got {config_shape}"
+        )
+    if name == "translation":
+        return Translation(d)
+    if name == "rotation":
+        return Rotation(d)
+    if name == "permutation":
+        return Permutation()
+    if name == "boost":
+        return Boost(d, 1.0 if masses is None else masses)
+    raise AssertionError(name)
+
+
+def expand_symmetries(
+    symmetries: Any, config_shape: Sequence[int], *, masses: Any = None
+) -> SymmetrySet:
+    """Expand ``symmetries`` for configurations of shape ``config_shape``.
+
+    Parameters
+    ----------
+    symmetries : Group, Generator, str, or a sequence of them
+        See the module docstring. A generator name selects one generator of
+        the group it belongs to (``"rotation_z"``).
+    config_shape : sequence of int
+        ``S``; each group checks that it fits.
+    masses : float or Tensor, optional
+        Masses for a boost given by name.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, a group whose dimension does not fit ``config_shape``,
+        or a generator listed twice.
+    """
+    shape = tuple(int(s) for s in config_shape)
+    items = symmetries if isinstance(symmetries, (list, tuple)) else [symmetries]
+    if not items:
+        raise ValueError("symmetries must name at least one symmetry")
+    out = SymmetrySet()
+    for item in items:
+        if isinstance(item, str):
+            item = _resolve_name(item, shape, masses)
+        if isinstance(item, Generator):
+            if item.group is not None:
+                item.group.check_config(shape)
+                if item.group not in out.finite_groups and not item.has_boundary:
+                    out.finite_groups.append(item.group)
+            out.generators.append(item)
+        elif isinstance(item, Group):
+            for factor in item.factors:
+                factor.check_config(shape)
+                if factor.discrete:
+                    out.discrete.append(factor)
+                    continue
+                out.generators.extend(factor.generators(shape))
+                if factor not in out.finite_groups:
+                    out.finite_groups.append(factor)
+        else:
+            raise TypeError(
+                "symmetries must be groups, generators or names "
+                f"({', '.join(SYMMETRY_NAMES)}), got {type(item).__name__}"
+            )
+    names = [g.name for g in out.generators]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"symmetries lists generator(s) {dup} more than once")
+    return out
+
+
+def _resolve_name(name: str, shape: tuple[int, ...], masses: Any) -> Group | Generator:
+    if name in SYMMETRY_NAMES:
+        return _group_from_name(name, shape, masses)
+    for family in SYMMETRY_NAMES:
+        if name.startswith(family + "_"):
+            group = _group_from_name(family, shape, masses)
+            for gen in group.generators(shape):
+                if gen.name == name:
+                    return gen
+    raise ValueError(
+        f"unknown symmetry {name!r}; expected one of {', '.join(SYMMETRY_NAMES)} or a "
+        "generator name such as 'translation_x' or 'rotation_z'"
+    )

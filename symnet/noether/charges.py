@@ -1,0 +1,113 @@
+"""Public charge functions: ``charge(L, generator)`` and ``hamiltonian_charge(H, generator)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from symnet._util import check_tensor, format_shape
+from symnet.groups import Generator
+from symnet.noether._quantities import gradients, hamiltonian_charge_values, lagrangian_charge_values
+
+__all__ = ["charge", "hamiltonian_charge", "lie_derivative"]
+
+
+def _state(q: Tensor, v: Tensor, t: Tensor | float | None, names: tuple[str, str]) -> Tensor:
+    check_tensor(q, names[0], ndim_min=1)
+    check_tensor(v, names[1], ndim_min=1)
+    if q.shape != v.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape (B, *S), got "
+            f"{format_shape(q.shape)} and {format_shape(v.shape)}"
+        )
+    if t is None:
+        t = 0.0
+    t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
+    return t.expand(q.shape[0]).clone() if t.dim() == 0 else t
+
+
+def charge(L: Callable, generator: Generator) -> Callable[..., Tensor]:
+    """The Noether charge of ``generator`` for the Lagrangian ``L``.
+
+    ``J = p . xi - E tau - F`` with ``p = dL/dqdot``, ``E = qdot . p - L`` and
+    the generator's boundary term ``F`` (REFERENCES.md section 1). Translations
+    give the momentum, rotations the angular momentum, the time shift ``-E``,
+    a boost ``(P t - sum m q) . u``.
+
+    Parameters
+    ----------
+    L : callable
+        ``L(q, qdot)`` or ``L(q, qdot, t)`` returning shape ``(B,)``.
+    generator : Generator
+        The symmetry.
+
+    Returns
+    -------
+    callable
+        ``Q(q, qdot, t=None) -> Tensor`` of shape ``(B,)``, for ``q`` and
+        ``qdot`` of shape ``(B, *S)``; differentiable.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from symnet.groups import Translation
+    >>> from symnet.noether import charge
+    >>> L = lambda q, v: 0.5 * (v**2).sum((-1, -2))
+    >>> P_x = charge(L, Translation(3).generators((2, 3))[0])
+    >>> P_x(torch.zeros(1, 2, 3), torch.ones(1, 2, 3))
+    tensor([2.])
+    """
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a symnet.groups.Generator, got {type(generator).__name__}")
+
+    def Q(q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        tt = _state(q, qdot, t, ("q", "qdot"))
+        return lagrangian_charge_values(gradients(L, q, qdot, tt), generator, q, qdot, tt).charge
+
+    Q.__name__ = f"charge_{generator.name}"
+    return Q
+
+
+def lie_derivative(L: Callable, generator: Generator) -> Callable[..., Tensor]:
+    """The rate ``R - dF/dt`` of the generator's charge along solutions of ``L``.
+
+    Zero at every state exactly when ``generator`` is a (quasi-)symmetry of
+    ``L``; the balance law ``J(t) - J(0) = integral of (R - dF/dt)`` holds along
+    any Euler-Lagrange solution.
+
+    Returns
+    -------
+    callable
+        ``rate(q, qdot, t=None) -> Tensor`` of shape ``(B,)``.
+    """
+
+    def rate(q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        tt = _state(q, qdot, t, ("q", "qdot"))
+        return lagrangian_charge_values(gradients(L, q, qdot, tt), generator, q, qdot, tt).rate
+
+    return rate
+
+
+def hamiltonian_charge(H: Callable, generator: Generator) -> Callable[..., Tensor]:
+    """The charge ``Q = p . xi - F - tau H`` of ``generator`` in Hamiltonian form.
+
+    Parameters
+    ----------
+    H : callable
+        ``H(q, p)`` or ``H(q, p, t)`` returning shape ``(B,)``.
+    generator : Generator
+        The symmetry.
+
+    Returns
+    -------
+    callable
+        ``Q(q, p, t=None) -> Tensor`` of shape ``(B,)``.
+    """
+
+    def Q(q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
+        tt = _state(q, p, t, ("q", "p"))
+        return hamiltonian_charge_values(gradients(H, q, p, tt, "H"), generator, q, p, tt).charge
+
+    return Q

@@ -1,0 +1,223 @@
+"""The Noether report: one row per symmetry, a table, JSON and a plot.
+
+JSON schema (``report.to_json()``)::
+
+    {
+      "schema": "symnet.noether.report/1",
+      "form": "lagrangian" | "hamiltonian",
+      "method": str, "dt": float, "steps": int, "batch": int, "t0": float,
+      "tolerances": {name: float, ...},
+      "rows": [
+        {"group": str | null, "generator": str, "charge": str,
+         "invariance_error": float, "finite_error": float | null,
+         "drift": float | null, "drift_half": float | null,
+         "measured_order": float | null, "order": int | null,
+         "balance_residual": float | null,
+         "flow_error": float | null, "fixed_state_error": float | null,
+         "verdict": "conserved" | "broken" | "inconclusive", "reason": str},
+        ...
+      ],
+      "verdicts": {generator: verdict}
+    }
+
+Numbers that do not apply (a discrete symmetry has no drift) are ``null``;
+non-finite numbers are written as strings (``"inf"``, ``"nan"``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from symnet.noether.verdict import Tolerances
+
+__all__ = ["Row", "NoetherReport"]
+
+SCHEMA = "symnet.noether.report/1"
+
+
+@dataclass
+class Row:
+    """One checked symmetry. Relative errors throughout (see REFERENCES.md section 3)."""
+
+    group: str | None
+    generator: str
+    charge: str
+    invariance_error: float
+    verdict: str
+    reason: str
+    finite_error: float | None = None
+    drift: float | None = None
+    drift_half: float | None = None
+    measured_order: float | None = None
+    order: int | None = None
+    balance_residual: float | None = None
+    flow_error: float | None = None
+    fixed_state_error: float | None = None
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isnan(x):
+        return "nan"
+    return f"{x:.1e}"
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+@dataclass
+class NoetherReport:
+    """Result of :func:`symnet.noether.check` or :func:`~symnet.noether.check_hamiltonian`.
+
+    Attributes
+    ----------
+    rows : list of Row
+        One per generator (continuous symmetries) or discrete group.
+    charges : dict of str to Tensor
+        Each continuous generator's charge along the trajectories at ``dt``,
+        shape ``(steps + 1, B)``.
+    times : Tensor
+        Shape ``(steps + 1, B)``.
+    form, method, dt, steps, batch, t0, tolerances
+        How the check was run.
+    """
+
+    rows: list[Row]
+    charges: dict[str, Tensor]
+    times: Tensor
+    form: str
+    method: str
+    dt: float
+    steps: int
+    batch: int
+    t0: float
+    tolerances: Tolerances = field(default_factory=Tolerances)
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        """``{generator name: "conserved" | "broken" | "inconclusive"}``."""
+        return {r.generator: r.verdict for r in self.rows}
+
+    @property
+    def all_conserved(self) -> bool:
+        """True when every checked symmetry is conserved."""
+        return all(r.verdict == "conserved" for r in self.rows)
+
+    def row(self, name: str) -> Row:
+        """The row of generator ``name`` (KeyError naming the known ones otherwise)."""
+        for r in self.rows:
+            if r.generator == name:
+                return r
+        raise KeyError(f"no row {name!r}; rows: {[r.generator for r in self.rows]}")
+
+    def __str__(self) -> str:
+        head = ["generator", "charge", "invariance", "finite", "drift(dt)", "drift(dt/2)", "order", "balance", "verdict"]
+        lines = []
+        for r in self.rows:
+            if r.flow_error is not None:
+                order = "-"
+                drift, drift_half, balance = "-", f"flow {_fmt(r.flow_error)}", "-"
+            else:
+                order = "-" if r.measured_order is None else (
+                    f"{r.measured_order:.1f}/{r.order}" if math.isfinite(r.measured_order) else f"-/{r.order}"
+                )
+                drift, drift_half, balance = _fmt(r.drift), _fmt(r.drift_half), _fmt(r.balance_residual)
+            lines.append([r.generator, r.charge, _fmt(r.invariance_error), _fmt(r.finite_error), drift, drift_half, order, balance, r.verdict])
+        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        title = (
+            f"Noether check ({self.form}, {self.method}, dt={self.dt:g}, steps={self.steps}, "
+            f"batch={self.batch})"
+        )
+        out = [title, fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+        out += [fmt.format(*line) for line in lines]
+        out.append("")
+        out += [f"  {r.generator}: {r.verdict} - {r.reason}" for r in self.rows]
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain Python data (the JSON schema of the module docstring)."""
+        rows = [{k: _jsonable(v) for k, v in asdict(r).items()} for r in self.rows]
+        return {
+            "schema": SCHEMA,
+            "form": self.form,
+            "method": self.method,
+            "dt": self.dt,
+            "steps": self.steps,
+            "batch": self.batch,
+            "t0": self.t0,
+            "tolerances": asdict(self.tolerances),
+            "rows": rows,
+            "verdicts": self.verdicts,
+        }
+
+    def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
+        """Serialize to JSON (and write it to ``path`` if given)."""
+        text = json.dumps(self.to_dict(), indent=2, **kwargs)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    def plot(self, path: str | Path, *, max_trajectories: int = 8) -> Path:
+        """Plot each charge's change ``Q(t) - Q(0)`` against time, one panel per generator.
+
+        Parameters
+        ----------
+        path : str or Path
+            PNG file to write.
+        max_trajectories : int
+            Trajectories drawn per panel.
+
+        Raises
+        ------
+        ImportError
+            matplotlib is missing (install the ``plot`` extra: ``pip install symnet[plot]``).
+        """
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError(
+                "report.plot needs matplotlib: pip install 'symnet[plot]'"
+            ) from exc
+        names = list(self.charges)
+        if not names:
+            raise ValueError("the report has no continuous symmetries to plot")
+        cols = min(3, len(names))
+        rows = math.ceil(len(names) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+        colors = {"conserved": "tab:green", "broken": "tab:red", "inconclusive": "tab:orange"}
+        t = self.times[:, 0].cpu().numpy()
+        for ax, name in zip(axes.flat, names):
+            q = self.charges[name].cpu()
+            dq = (q - q[:1]).numpy()
+            verdict = self.verdicts[name]
+            for b in range(min(max_trajectories, dq.shape[1])):
+                ax.plot(t, dq[:, b], color=colors[verdict], alpha=0.7, lw=1)
+            r = self.row(name)
+            ax.set_title(f"{name}: {verdict}", fontsize=10, color=colors[verdict])
+            ax.set_xlabel("t")
+            ax.set_ylabel(f"{r.charge}(t) - {r.charge}(0)", fontsize=8)
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+            ax.grid(alpha=0.3)
+        for ax in list(axes.flat)[len(names):]:
+            ax.axis("off")
+        fig.suptitle(f"Noether charges ({self.method}, dt={self.dt:g})", fontsize=11)
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path

@@ -1,0 +1,117 @@
+"""Verdict rules of the Noether checker (DESIGN.md, "Verdicts must be honest").
+
+- ``conserved``: the invariance error is at round-off AND the charge drift is
+  within tolerance or shrinks with the step size at the integrator's order;
+- ``broken``: the invariance error is significant AND the charge's change is
+  explained by the balance law ``J(t) - J(0) = integral (R - dF/dt)``;
+- ``inconclusive``: anything else, with the reason.
+
+The thresholds live in :class:`Tolerances`; the defaults are for float64
+evaluation (the checker always evaluates in float64).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Tolerances", "Evidence", "decide", "decide_discrete"]
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Thresholds for verdicts. All errors are relative (scale-adjusted).
+
+    Attributes
+    ----------
+    invariance : float
+        Largest relative Lie derivative counted as round-off (exact symmetry).
+    broken : float
+        Smallest relative Lie derivative counted as a real breaking.
+    drift : float
+        Relative charge drift accepted as conserved without an order test.
+    order_slack : float
+        A drift counts as integration error when the measured order
+        ``log2(drift(dt) / drift(dt/2))`` is at least ``order - order_slack``.
+    balance : float
+        Largest balance-law residual, as a fraction of the charge's change,
+        for the change to count as explained by the breaking.
+    flow : float
+        Largest relative flow-equivariance error of a discrete symmetry.
+    """
+
+    invariance: float = 1e-9
+    broken: float = 1e-6
+    drift: float = 1e-9
+    order_slack: float = 0.6
+    balance: float = 0.05
+    flow: float = 1e-7
+
+
+@dataclass
+class Evidence:
+    """What the checker measured for one generator (all relative numbers)."""
+
+    invariance_error: float
+    finite_error: float | None
+    drift: float
+    drift_half: float
+    balance_residual: float
+    order: int
+
+    @property
+    def measured_order(self) -> float:
+        """``log2(drift(dt) / drift(dt/2))`` (nan when both are zero)."""
+        if self.drift_half <= 0.0:
+            return math.inf if self.drift > 0.0 else math.nan
+        return math.log2(self.drift / self.drift_half) if self.drift > 0.0 else -math.inf
+
+
+def decide(ev: Evidence, tol: Tolerances) -> tuple[str, str]:
+    """Verdict and a one-line reason for a continuous symmetry."""
+    inv = max(ev.invariance_error, ev.finite_error or 0.0)
+    p_meas = ev.measured_order
+    small = ev.drift_half <= tol.drift
+    at_order = ev.drift_half > 0 and p_meas >= ev.order - tol.order_slack
+    if inv <= tol.invariance:
+        if small:
+            return "conserved", f"invariant to round-off ({inv:.1e}); drift {ev.drift_half:.1e} within tolerance"
+        if at_order:
+            return "conserved", (
+                f"invariant to round-off ({inv:.1e}); drift shrinks at order {p_meas:.1f} "
+                f"(integrator order {ev.order}): integration error"
+            )
+        return "inconclusive", (
+            f"invariant to round-off ({inv:.1e}) but the charge drifts by {ev.drift_half:.1e} "
+            f"without shrinking at order {ev.order} (measured {p_meas:.1f}): reduce dt"
+        )
+    if inv >= tol.broken:
+        if small:
+            return "inconclusive", (
+                f"not invariant ({inv:.1e}) but the charge did not change along these "
+                f"trajectories (drift {ev.drift_half:.1e}): try other initial states"
+            )
+        if ev.balance_residual <= tol.balance * ev.drift_half:
+            return "broken", (
+                f"not invariant ({inv:.1e}); charge drift {ev.drift_half:.1e} explained by the "
+                f"balance law (residual {ev.balance_residual:.1e})"
+            )
+        return "inconclusive", (
+            f"not invariant ({inv:.1e}) but the balance law does not explain the drift "
+            f"(residual {ev.balance_residual:.1e} vs drift {ev.drift_half:.1e}): reduce dt"
+        )
+    return "inconclusive", (
+        f"invariance error {inv:.1e} lies between round-off ({tol.invariance:g}) and a real "
+        f"breaking ({tol.broken:g})"
+    )
+
+
+def decide_discrete(invariance: float, flow: float, tol: Tolerances) -> tuple[str, str]:
+    """Verdict and reason for a discrete symmetry (no charge)."""
+    if invariance <= tol.invariance and flow <= tol.flow:
+        return "conserved", (
+            f"invariant to round-off ({invariance:.1e}); flow equivariant ({flow:.1e})"
+        )
+    if invariance >= tol.broken:
+        return "broken", f"not invariant ({invariance:.1e}); flow equivariance error {flow:.1e}"
+    return "inconclusive", f"invariance error {invariance:.1e}, flow equivariance error {flow:.1e}"

@@ -1,0 +1,119 @@
+"""Private helpers of :mod:`symnet.systems`: argument validation, time, sampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from symnet._util import format_shape
+
+__all__ = [
+    "finite",
+    "integer",
+    "masses_tensor",
+    "nonnegative",
+    "normal",
+    "positive",
+    "time_like",
+    "uniform",
+    "unit_vectors",
+]
+
+
+def positive(name: str, value: Any) -> float:
+    """``value`` as a float; ValueError naming ``name`` unless finite and > 0."""
+    v = _number(name, value)
+    if not v > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return v
+
+
+def nonnegative(name: str, value: Any) -> float:
+    """``value`` as a float; ValueError naming ``name`` unless finite and >= 0."""
+    v = _number(name, value)
+    if not v >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return v
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must be a scalar, got shape {format_shape(value.shape)}")
+        value = value.item()
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def finite(name: str, value: Any) -> float:
+    """``value`` as a finite float (any sign); ValueError naming ``name`` otherwise."""
+    return _number(name, value)
+
+
+def integer(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int ``>= minimum``; ValueError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def masses_tensor(masses: Any, n: int, name: str = "masses") -> Tensor:
+    """Positive masses as a float64 tensor of shape ``(n,)``; a scalar is broadcast."""
+    if masses is None:
+        return torch.ones(n, dtype=torch.float64)
+    m = torch.as_tensor(masses, dtype=torch.float64)
+    if m.dim() == 0:
+        m = m.expand(n).clone()
+    if m.shape != (n,):
+        raise ValueError(
+            f"{name} must be a scalar or have shape ({n},), got {format_shape(m.shape)}"
+        )
+    if not bool(torch.isfinite(m).all()) or bool((m <= 0).any()):
+        raise ValueError(f"{name} must be positive and finite, got {m.tolist()}")
+    return m.clone()
+
+
+def time_like(t: Tensor | float | None, q: Tensor) -> Tensor:
+    """Time as a tensor of shape ``(B,)`` in ``q``'s dtype and device (``None`` is 0)."""
+    if t is None:
+        return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
+    t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
+    if t.dim() == 0:
+        return t.expand(q.shape[0])
+    if t.shape != (q.shape[0],):
+        raise ValueError(
+            f"t must be a float, a 0-d tensor or of shape ({q.shape[0]},), got "
+            f"{format_shape(t.shape)}"
+        )
+    return t
+
+
+def uniform(
+    shape: Sequence[int], low: float, high: float, generator: torch.Generator | None
+) -> Tensor:
+    """Float64 samples of ``U[low, high)``."""
+    return low + (high - low) * torch.rand(*shape, generator=generator, dtype=torch.float64)
+
+
+def normal(shape: Sequence[int], std: float, generator: torch.Generator | None) -> Tensor:
+    """Float64 samples of ``N(0, std^2)``."""
+    return std * torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+
+def unit_vectors(n: int, dim: int, generator: torch.Generator | None) -> Tensor:
+    """``n`` directions uniform on the unit sphere ``S^(dim-1)``, shape ``(n, dim)``."""
+    z = torch.randn(n, dim, generator=generator, dtype=torch.float64)
+    return z / z.norm(dim=-1, keepdim=True)

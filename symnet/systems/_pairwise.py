@@ -1,0 +1,140 @@
+"""Particles with pairwise central forces: the shared abstract base.
+
+``L = sum_i 1/2 m_i |v_i|^2 - sum_{i<j} phi(|x_i - x_j|)`` (Goldstein, ch. 1).
+The potential depends only on distances, so ``L`` is invariant under
+translations and rotations of all particles and under time shifts; it is
+Galilean invariant up to the boundary term ``F = sum_i m_i x_i . u``
+(REFERENCES.md section 1); and it is permutation invariant when all masses
+(and the pair potential) are equal. Subclasses give ``phi`` through the squared
+distance (so that softened potentials stay smooth at ``r = 0``).
+
+Acceleration in closed form: ``m_i a_i = -sum_{j != i} phi'(r_ij) (x_i - x_j) / r_ij``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import torch
+from torch import Tensor
+
+from symnet.groups import Boost, Generator, Permutation, Rotation, TimeShift, Translation
+from symnet.systems._base import Symmetry, System
+from symnet.systems._helpers import integer, masses_tensor
+
+__all__ = ["PairwiseSystem"]
+
+
+class PairwiseSystem(System):
+    """Abstract base: N particles in d dimensions with a pair potential.
+
+    Subclasses set ``self.masses`` (float64, shape ``(N,)``) and ``self.dim``
+    through :meth:`_setup` and implement :meth:`pair_potential` and
+    :meth:`pair_force`.
+    """
+
+    masses: Tensor
+    dim: int
+
+    def _setup(self, N: int, dim: int, masses: object) -> None:
+        self.N = integer("N", N, minimum=2)
+        self.dim = integer("dim", dim)
+        self.masses = masses_tensor(masses, self.N)
+        idx = torch.triu_indices(self.N, self.N, 1)
+        self._I, self._J = idx[0], idx[1]
+
+    @property
+    def config_shape(self) -> tuple[int, ...]:
+        """``(N, dim)``."""
+        return (self.N, self.dim)
+
+    @property
+    def equal_masses(self) -> bool:
+        """Whether all particles have the same mass (then permutations are symmetries)."""
+        return bool((self.masses == self.masses[0]).all())
+
+    @abstractmethod
+    def pair_potential(self, r2: Tensor, mm: Tensor) -> Tensor:
+        """``phi`` of every pair from squared distances ``r2`` (B, P); ``mm = m_i m_j`` (P,)."""
+
+    @abstractmethod
+    def pair_force(self, r2: Tensor, mm: Tensor) -> Tensor:
+        """``phi'(r) / r`` of every pair, shape ``(B, P)``."""
+
+    # ------------------------------------------------------------------ mechanics
+    def _pairs(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        diff = q[:, self._I] - q[:, self._J]
+        m = self.masses.to(q)
+        return diff, (diff * diff).sum(-1), m[self._I] * m[self._J]
+
+    def potential(self, q: Tensor) -> Tensor:
+        """``V(q) = sum_{i<j} phi(r_ij)``, shape ``(B,)``; ``q`` of shape ``(B, N, d)``."""
+        _, r2, mm = self._pairs(q)
+        return self.pair_potential(r2, mm).sum(-1)
+
+    def kinetic(self, qdot: Tensor) -> Tensor:
+        """``T = sum_i 1/2 m_i |v_i|^2``, shape ``(B,)``."""
+        m = self.masses.to(qdot)
+        return 0.5 * (m[:, None] * qdot * qdot).sum((-1, -2))
+
+    def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``L = T - V``, shape ``(B,)``; ``q, qdot`` of shape ``(B, N, d)``."""
+        self.check_state(q, qdot)
+        return self.kinetic(qdot) - self.potential(q)
+
+    def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``a_i = -(1/m_i) sum_j phi'(r_ij) (x_i - x_j) / r_ij``, shape ``(B, N, d)``."""
+        self.check_state(q, qdot)
+        diff, r2, mm = self._pairs(q)
+        f = -self.pair_force(r2, mm)[..., None] * diff  # force on particle I of each pair
+        F = torch.zeros_like(q).index_add(1, self._I, f).index_add(1, self._J, -f)
+        return F / self.masses.to(q)[:, None]
+
+    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``p_i = m_i v_i``, shape ``(B, N, d)``."""
+        self.check_state(q, qdot)
+        return self.masses.to(qdot)[:, None] * qdot
+
+    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``v_i = p_i / m_i``, shape ``(B, N, d)``."""
+        self.check_state(q, p, ("q", "p"))
+        return p / self.masses.to(p)[:, None]
+
+    def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``H = sum_i |p_i|^2 / (2 m_i) + V(q)``, shape ``(B,)``."""
+        self.check_state(q, p, ("q", "p"))
+        m = self.masses.to(p)
+        return 0.5 * (p * p / m[:, None]).sum((-1, -2)) + self.potential(q)
+
+    def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``E = T + V``, shape ``(B,)`` (equal to the Hamiltonian)."""
+        self.check_state(q, qdot)
+        return self.kinetic(qdot) + self.potential(q)
+
+    # ------------------------------------------------------------------ symmetries
+    @property
+    def symmetries(self) -> list[Symmetry]:
+        """Translation(d), Rotation(d) (d >= 2), TimeShift(), Boost(d, masses).
+
+        Plus Permutation() when all masses are equal.
+        """
+        out: list[Symmetry] = [Translation(self.dim)]
+        if self.dim >= 2:
+            out.append(Rotation(self.dim))
+        out += [TimeShift(), Boost(self.dim, self.masses)]
+        if self.equal_masses:
+            out.append(Permutation())
+        return out
+
+    @property
+    def broken(self) -> list[Symmetry]:
+        """The dilation ``x_i -> (1 + eps) x_i`` (``Generator.linear("dilation", I)``).
+
+        Plus Permutation() when the masses differ.
+        """
+        out: list[Symmetry] = [
+            Generator.linear("dilation", torch.eye(self.dim, dtype=torch.float64))
+        ]
+        if not self.equal_masses:
+            out.append(Permutation())
+        return out

@@ -1,0 +1,48 @@
+"""Symmetry assertions for unit tests: the checker is public API.
+
+:func:`assert_invariant` and :func:`assert_equivariant` test any callable
+(function or ``nn.Module``) against any group of :mod:`symnet.groups`, both on
+finite group elements (random samples and the discrete generators) and on the
+infinitesimal condition for every Lie algebra generator (one
+``torch.func.jvp``). They run in float64 on copies, report relative errors
+against :data:`TOLERANCES`, return a :class:`SymmetryReport` on success and
+raise a :class:`SymmetryAssertionError` (an ``AssertionError``) naming the
+element or generator on failure. The error formulas are documented in
+:mod:`symnet.testing.equivariance`.
+
+The pytest plugin :mod:`symnet.testing.plugin` (loaded automatically) adds
+the opt-in fixtures ``symnet_generator`` (seeded by ``--symnet-seed``) and
+``symnet_tolerances``.
+
+Examples
+--------
+>>> import torch
+>>> from symnet.groups import Permutation, Rotation, Translation
+>>> from symnet.testing import assert_invariant
+>>> q = torch.randn(2, 4, 3)
+>>> E3xSN = Translation(3) * Rotation(3) * Permutation()
+>>> report = assert_invariant(lambda q: torch.cdist(q, q).sum((-1, -2)), E3xSN, q, "point")
+>>> report.passed
+True
+>>> try:
+...     assert_invariant(lambda q: q[..., 0].sum(-1), E3xSN, q, "point")
+... except AssertionError as err:
+...     print(str(err).splitlines()[0][:57])
+fn is not invariant under Translation(3) x Rotation(3) x
+"""
+
+from __future__ import annotations
+
+from symnet.testing._report import CheckResult, SymmetryAssertionError, SymmetryReport
+from symnet.testing._tolerances import TOLERANCES, Tolerance
+from symnet.testing.equivariance import assert_equivariant, assert_invariant
+
+__all__ = [
+    "TOLERANCES",
+    "CheckResult",
+    "SymmetryAssertionError",
+    "SymmetryReport",
+    "Tolerance",
+    "assert_equivariant",
+    "assert_invariant",
+]

@@ -1,0 +1,260 @@
+"""Validation and preparation of the arguments of the symmetry assertions.
+
+Every error names the argument (``inputs[1]``, ``out_kinds[0]``, ``t``) and
+what was expected. Inputs are cast to the check's dtype on copies; the
+caller's tensors are never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from symnet._util import check_finite, check_tensor, format_shape
+from symnet.groups import Group, Kind, as_kind
+from symnet.groups._kinds import _is_irreps, check_layout
+from symnet.groups.rotation import Rotation
+
+__all__ = ["Prepared", "prepare", "parse_kinds", "check_outputs", "as_outputs"]
+
+_PARTICLE_VECTOR = ("point", "vector")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Inputs cast to the check's dtype, their kinds, time and configuration shape.
+
+    Attributes
+    ----------
+    inputs : tuple of Tensor
+        Copies of the inputs, each of shape ``(B, ...)``.
+    kinds : tuple of Kind
+        One per input.
+    t : Tensor or None
+        Time for boosts, shape ``(B,)``.
+    config_shape : tuple of int
+        ``(N, d)`` for sampling group elements.
+    """
+
+    inputs: tuple[Tensor, ...]
+    kinds: tuple[Kind, ...]
+    t: Tensor | None
+    config_shape: tuple[int, ...]
+
+
+def _is_single_kind(kinds: Any) -> bool:
+    return isinstance(kinds, (str, Kind)) or _is_irreps(kinds)
+
+
+def parse_kinds(kinds: Any, n: int, name: str, what: str) -> tuple[Kind, ...]:
+    """One :class:`Kind` per tensor; a single kind is accepted when ``n == 1``.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of kinds, or an unknown kind name.
+    TypeError
+        A kind of an unsupported type.
+    """
+    if _is_single_kind(kinds):
+        items: list[Any] = [kinds]
+        single = True
+    elif isinstance(kinds, (list, tuple)):
+        items, single = list(kinds), False
+    else:
+        raise TypeError(
+            f"{name} must be a kind (str, Kind or e3nn Irreps) or a tuple of kinds, one per "
+            f"{what}; got {type(kinds).__name__}"
+        )
+    if len(items) != n:
+        raise ValueError(
+            f"{name} has {len(items)} kind{'s' if len(items) != 1 else ''} but there "
+            f"{'is' if n == 1 else 'are'} {n} {what}{'s' if n != 1 else ''}; expected one kind "
+            f"per {what}"
+        )
+    return tuple(as_kind(k, name if single else f"{name}[{i}]") for i, k in enumerate(items))
+
+
+def _as_tensors(inputs: Any) -> tuple[Tensor, ...]:
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    if isinstance(inputs, (list, tuple)):
+        if not inputs:
+            raise ValueError("inputs is empty; expected a tensor or a tuple of tensors")
+        return tuple(inputs)
+    raise TypeError(
+        f"inputs must be a torch.Tensor or a tuple of tensors, got {type(inputs).__name__}"
+    )
+
+
+def _check_kind_for_group(kind: Kind, group: Group, name: str) -> None:
+    if kind.name != "irreps":
+        return
+    for f in group.factors:
+        if isinstance(f, Rotation) and f.dim != 3:
+            raise ValueError(
+                f"{name} has kind {kind}, but e3nn irreps need Rotation(3) and the group "
+                f"{group!r} contains {f!r}"
+            )
+
+
+def _check_against_group(x: Tensor, kind: Kind, group: Group, name: str) -> None:
+    check_layout(kind, x, name)
+    _check_kind_for_group(kind, group, name)
+    if group.dim is not None and kind.name in _PARTICLE_VECTOR and x.shape[-1] != group.dim:
+        raise ValueError(
+            f"{name} of kind {kind} has last dimension {x.shape[-1]}, but {group!r} acts in "
+            f"d = {group.dim} dimensions; expected shape (B, ..., N, {group.dim}), "
+            f"got {format_shape(x.shape)}"
+        )
+
+
+def _config_shape(group: Group, xs: Sequence[Tensor], kinds: Sequence[Kind]) -> tuple[int, ...]:
+    """``(N, d)``: N from the first particle-axis input, d from the group or the first point."""
+    first_pv = next((x for x, k in zip(xs, kinds, strict=True) if k.name in _PARTICLE_VECTOR), None)
+    first_p = next((x for x, k in zip(xs, kinds, strict=True) if k.particle_axis), None)
+    N = int(first_pv.shape[-2]) if first_pv is not None else None
+    if N is None:
+        N = int(first_p.shape[-2]) if first_p is not None else 1
+    if group.dim is not None:
+        d = group.dim
+    elif first_pv is not None:
+        d = int(first_pv.shape[-1])
+    else:
+        d = 1
+    return (N, d)
+
+
+def _prepare_time(t: Any, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    if not isinstance(t, Tensor):
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise TypeError(
+                f"t must be a float or a tensor of shape ({batch},), got {type(t).__name__}"
+            )
+        t = torch.tensor(float(t))
+    t = check_tensor(t, "t", finite=True)
+    if t.dim() == 0:
+        t = t.expand(batch)
+    if tuple(t.shape) != (batch,):
+        raise ValueError(
+            f"t must be a scalar or have shape ({batch},), got {format_shape(t.shape)}"
+        )
+    return t.detach().to(dtype=dtype, device=device, copy=True)
+
+
+def prepare(
+    group: Group, inputs: Any, kinds: Any, dtype: torch.dtype, t: Any, kinds_name: str
+) -> Prepared:
+    """Validate ``inputs`` against ``kinds`` and ``group``; cast copies to ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        A non-tensor or non-floating input, or a kind of unsupported type.
+    ValueError
+        Wrong number of kinds, an unknown kind, a layout that does not fit the
+        kind or the group's dimension, inconsistent batch or particle counts,
+        or NaN/inf in an input or in ``t``.
+    """
+    xs = _as_tensors(inputs)
+    ks = parse_kinds(kinds, len(xs), kinds_name, "input")
+    for i, x in enumerate(xs):
+        name = f"inputs[{i}]" if len(xs) > 1 else "inputs"
+        check_tensor(x, name, ndim_min=1, finite=False)
+        _check_against_group(x, ks[i], group, name)
+        check_finite(x, name)
+    batch = int(xs[0].shape[0])
+    for i, x in enumerate(xs[1:], start=1):
+        if x.shape[0] != batch:
+            raise ValueError(
+                f"inputs[{i}] has batch size {x.shape[0]} but inputs[0] has {batch}; all inputs "
+                f"need the same leading batch axis B"
+            )
+    counts = {int(x.shape[-2]) for x, k in zip(xs, ks, strict=True) if k.particle_axis}
+    if len(counts) > 1:
+        shapes = ", ".join(
+            f"inputs[{i}] {format_shape(x.shape)}"
+            for i, (x, k) in enumerate(zip(xs, ks, strict=True))
+            if k.particle_axis
+        )
+        raise ValueError(
+            f"inputs with a particle axis (-2) disagree on the number of particles N: {shapes}"
+        )
+    config = _config_shape(group, xs, ks)
+    try:
+        group.check_config(config)
+    except ValueError as err:
+        raise ValueError(
+            f"inputs do not fit {group!r} (configuration shape {config}): {err}"
+        ) from None
+    device = xs[0].device
+    cast = tuple(x.detach().to(dtype=dtype, device=device, copy=True) for x in xs)
+    if t is None:
+        t_in = next(
+            (x for x, k in zip(cast, ks, strict=True) if k.name == "time" and x.dim() == 1), None
+        )
+        time = None if t_in is None else t_in.clone()
+    else:
+        time = _prepare_time(t, batch, dtype, device)
+    return Prepared(cast, ks, time, config)
+
+
+def as_outputs(out: Any, fn_name: str) -> tuple[Tensor, ...]:
+    """Normalise ``fn``'s return value to a tuple of tensors.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` returned something other than a tensor or a tuple/list of tensors.
+    """
+    outs = (out,) if isinstance(out, Tensor) else out
+    if not isinstance(outs, (tuple, list)) or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(
+            f"{fn_name} must return a tensor or a tuple of tensors, got {type(out).__name__}"
+        )
+    return tuple(outs)
+
+
+def output_names(n: int) -> list[str]:
+    """``["out"]`` for one output, ``["out[0]", "out[1]", ...]`` otherwise."""
+    return ["out"] if n == 1 else [f"out[{i}]" for i in range(n)]
+
+
+def check_outputs(
+    outs: tuple[Tensor, ...], out_kinds: tuple[Kind, ...] | None, group: Group, fn_name: str
+) -> None:
+    """Check outputs: floating, finite, and (equivariance) laid out as ``out_kinds`` say.
+
+    Raises
+    ------
+    TypeError
+        A non-floating output.
+    ValueError
+        NaN/inf in an output, a wrong number of outputs, or a layout that does
+        not fit its kind.
+    """
+    names = output_names(len(outs))
+    if out_kinds is not None and len(out_kinds) != len(outs):
+        raise ValueError(
+            f"out_kinds has {len(out_kinds)} kind(s) but {fn_name} returned {len(outs)} "
+            f"output(s); expected one kind per output"
+        )
+    for i, (y, name) in enumerate(zip(outs, names, strict=True)):
+        if not torch.is_floating_point(y):
+            raise TypeError(f"{fn_name} output {name} must be floating point, got dtype {y.dtype}")
+        if out_kinds is not None:
+            _check_against_group(y, out_kinds[i], group, f"{fn_name} output {name}")
+        check_finite(y, f"{fn_name} output {name} at the given inputs")
+
+
+def call_as_tuple(fn: Callable[..., Any], fn_name: str) -> Callable[..., tuple[Tensor, ...]]:
+    """Wrap ``fn`` to always return a tuple of tensors."""
+
+    def call(*xs: Tensor) -> tuple[Tensor, ...]:
+        return as_outputs(fn(*xs), fn_name)
+
+    return call

@@ -1,0 +1,309 @@
+r"""Assertions that a function is invariant or equivariant under a group.
+
+Two complementary checks run, both in float64 by default on cast copies (the
+caller's module and tensors are never modified):
+
+**Finite elements.** ``n_samples`` random elements ``group.sample(...)`` and
+every discrete generator ``group.discrete_generators(...)``. Each element
+``g`` (element batch 1) is applied to the *whole* batch of inputs, so every
+element is tested on all ``B`` rows and a failure names the element. For
+each output ``y = fn(x)`` it compares ``lhs = fn(g.x)`` with ``rhs = g.y``
+(equivariance) or ``rhs = y`` (invariance)::
+
+    error = max|lhs - rhs| / scale,   scale = max(max|lhs|, max|rhs|)
+
+**Lie algebra generators.** For each generator ``X`` of the continuous part,
+the Lie derivative of ``fn`` along the infinitesimal action ``v_i =
+group.act_infinitesimal(X, x_i, kind_i)`` of *all* inputs at once is one
+``torch.func.jvp``, ``J v``; it must equal the infinitesimal action on the
+outputs, ``dy = group.act_infinitesimal(X, y, out_kind)`` (zero for
+invariance). The residual ``R = J v - dy`` is normalised by the size of the
+terms that make it up, so that exact cancellation (``J v = 0`` for an
+invariant ``fn``) is not divided by zero::
+
+    error = max|R| / scale,   scale = max|dy| + max_j sqrt(mean_p (J (v * z_p))_j^2)
+
+with two Gaussian probes ``z_p`` (entries ``N(0, 1)``, drawn from the check's
+generator). ``sqrt(mean_p (J (v * z_p))_j^2)`` estimates ``sqrt(sum_m (J_jm
+v_m)^2)``, the magnitude of the individual input contributions ``J_jm v_m``
+before they cancel, like the ``|dL/dq| |xi|`` normalisation of the Noether
+invariance error. Both scales are homogeneous of degree one in ``fn`` and in
+``v``, so the errors are scale-free.
+
+A row passes when ``max|difference| <= atol + rtol * scale``; ``rtol`` and
+``atol`` default to :data:`~symnet.testing.TOLERANCES` of the dtype.
+
+e3nn modules built under torch's default float32 dtype carry Clebsch-Gordan
+buffers accurate only to about 1e-7 (relative errors of 1e-10 to 1e-7 after
+``.double()``, depending on the irreps), so a float64 check of such a module
+fails at ``rtol=1e-9``. Build the module in float64 for a float64 check::
+
+    from symnet.groups.rotation import default_dtype
+
+    with default_dtype(torch.float64):
+        tp = o3.FullyConnectedTensorProduct("1o", "1o", "0e + 1e + 2e")
+
+(loading a float32 ``state_dict`` into it brings the inaccurate buffers
+back), or check in float32 with ``dtype=torch.float32``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from symnet._util import cast_callable
+from symnet.groups import Group
+from symnet.testing import _engine
+from symnet.testing._inputs import call_as_tuple, check_outputs, parse_kinds, prepare
+from symnet.testing._report import SymmetryAssertionError, SymmetryReport
+from symnet.testing._tolerances import resolve_tolerance
+
+__all__ = ["assert_invariant", "assert_equivariant"]
+
+_E3NN_HINT = (
+    "fn contains e3nn modules with float32 buffers; e3nn builds its Clebsch-Gordan "
+    "coefficients in torch's default dtype, accurate to about 1e-7 even after .double(). "
+    "Build the module under symnet.groups.rotation.default_dtype(torch.float64) for a "
+    "float64 check, or check with dtype=torch.float32."
+)
+
+
+def assert_invariant(
+    fn: Callable[..., Any],
+    group: Group,
+    inputs: Tensor | tuple[Tensor, ...],
+    kinds: Any,
+    *,
+    n_samples: int = 8,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    atol: float | None = None,
+    rtol: float | None = None,
+    t: Tensor | float | None = None,
+    check_generators: bool = True,
+    check_elements: bool = True,
+) -> SymmetryReport:
+    """Assert ``fn(g.x) == fn(x)`` for group elements and ``L_X fn = 0`` for generators.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*inputs)`` returning a tensor or a tuple of tensors (any shapes).
+        An ``nn.Module`` is deep-copied and cast to ``dtype``.
+    group : Group
+        E.g. ``Translation(3) * Rotation(3) * Permutation()``.
+    inputs : Tensor or tuple of Tensor
+        Each of shape ``(B, ...)`` laid out as its kind requires: points and
+        vectors ``(B, ..., N, d)``, per-particle scalars ``(B, ..., N, C)``,
+        globals ``(B, ..., C)``, times ``(B, ...)``, irreps ``(B, ..., dim)``.
+    kinds : kind or tuple of kinds
+        One per input: ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``,
+        ``"time"``, a :class:`~symnet.groups.Kind`, or e3nn Irreps.
+    n_samples : int
+        Number of random group elements (each applied to the whole batch).
+    generator : torch.Generator, optional
+        Source of randomness for elements and probes; default a CPU generator
+        seeded with ``seed``.
+    seed : int
+        Seed used when ``generator`` is None.
+    dtype : torch.dtype
+        Dtype of the check (default float64, whatever the dtype of ``fn``).
+    atol, rtol : float, optional
+        Override :data:`~symnet.testing.TOLERANCES` ``[dtype]``.
+    t : Tensor or float, optional
+        Time at which boosts act on points (``q -> q + t u``), scalar or shape
+        ``(B,)``. Default: the first input of kind ``"time"`` with shape
+        ``(B,)``, if any, else none (boosts then act on velocities only).
+    check_generators : bool
+        Check the infinitesimal condition for every Lie algebra generator
+        (needs ``fn`` to support forward-mode AD, ``torch.func.jvp``).
+    check_elements : bool
+        Check random finite elements and the discrete generators.
+
+    Returns
+    -------
+    SymmetryReport
+        Per-element and per-generator relative errors; ``str()`` is a table.
+
+    Raises
+    ------
+    AssertionError
+        A :class:`~symnet.testing.SymmetryAssertionError` naming the element
+        or generator, the output, the error and the tolerance.
+    TypeError, ValueError
+        Bad arguments, naming the argument and what was expected.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from symnet.groups import Permutation, Rotation, Translation
+    >>> from symnet.testing import assert_invariant
+    >>> def pair_distances(q):  # (B, N, 3) -> (B,)
+    ...     return torch.cdist(q, q).sum((-1, -2))
+    >>> q = torch.randn(4, 5, 3)
+    >>> G = Translation(3) * Rotation(3) * Permutation()
+    >>> report = assert_invariant(pair_distances, G, q, "point")
+    >>> report.passed, sorted(report.generator_errors)[:2]
+    (True, ['rotation_x', 'rotation_y'])
+    """
+    return _check(
+        fn, group, inputs, kinds, None, n_samples=n_samples, generator=generator, seed=seed,
+        dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
+        check_elements=check_elements,
+    )  # fmt: skip
+
+
+def assert_equivariant(
+    fn: Callable[..., Any],
+    group: Group,
+    inputs: Tensor | tuple[Tensor, ...],
+    in_kinds: Any,
+    out_kinds: Any,
+    *,
+    n_samples: int = 8,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    atol: float | None = None,
+    rtol: float | None = None,
+    t: Tensor | float | None = None,
+    check_generators: bool = True,
+    check_elements: bool = True,
+) -> SymmetryReport:
+    """Assert ``fn(g.x) == g.fn(x)`` for group elements and ``L_X fn = X.fn`` for generators.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*inputs)`` returning a tensor or a tuple of tensors, one per
+        entry of ``out_kinds``, each laid out as its kind requires.
+    group : Group
+        The group.
+    inputs : Tensor or tuple of Tensor
+        Each of shape ``(B, ...)``, as for :func:`assert_invariant`.
+    in_kinds : kind or tuple of kinds
+        One per input.
+    out_kinds : kind or tuple of kinds
+        One per output: how the outputs transform.
+    n_samples, generator, seed, dtype, atol, rtol, t, check_generators, check_elements
+        As for :func:`assert_invariant`; ``t`` is also used to act on outputs.
+
+    Returns
+    -------
+    SymmetryReport
+        Per-element and per-generator relative errors.
+
+    Raises
+    ------
+    AssertionError
+        A :class:`~symnet.testing.SymmetryAssertionError` naming the element
+        or generator, the output, the error and the tolerance.
+    TypeError, ValueError
+        Bad arguments, naming the argument and what was expected.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from e3nn import o3
+    >>> from symnet.groups import Rotation
+    >>> from symnet.testing import assert_equivariant
+    >>> def centre(q):  # (B, N, 3) -> (B, 1, 3), a point
+    ...     return q.mean(-2, keepdim=True)
+    >>> q = torch.randn(4, 5, 3)
+    >>> assert_equivariant(centre, Rotation(3), q, "point", "point").passed
+    True
+    >>> lin = o3.Linear("1o", "1o")  # float32 weights: exact after casting
+    >>> assert_equivariant(lin, Rotation(3), torch.randn(4, 3), "1o", "1o").passed
+    True
+    """
+    out = parse_kinds(out_kinds, _count_kinds(out_kinds), "out_kinds", "output")
+    return _check(
+        fn, group, inputs, in_kinds, out, n_samples=n_samples, generator=generator, seed=seed,
+        dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
+        check_elements=check_elements,
+    )  # fmt: skip
+
+
+def _count_kinds(kinds: Any) -> int:
+    return len(kinds) if isinstance(kinds, (list, tuple)) else 1
+
+
+# --------------------------------------------------------------------- helpers
+def _fn_name(fn: Any) -> str:
+    if isinstance(fn, nn.Module):
+        return type(fn).__name__
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return "fn" if name == "<lambda>" else name
+
+
+def _validate(fn: Any, group: Any, n_samples: Any, dtype: Any, generator: Any) -> None:
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if not isinstance(group, Group):
+        raise TypeError(f"group must be a symnet.groups.Group, got {type(group).__name__}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
+        raise ValueError(f"n_samples must be an int >= 0, got {n_samples!r}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+
+
+def _e3nn_hint(fn: Any, dtype: torch.dtype) -> str:
+    """The e3nn remedy when ``fn`` holds e3nn modules with float32 buffers (float64 check)."""
+    if dtype != torch.float64 or not isinstance(fn, nn.Module):
+        return ""
+    has_e3nn = any(type(m).__module__.startswith("e3nn") for m in fn.modules())
+    low = any(b.is_floating_point() and b.dtype != torch.float64 for b in fn.buffers())
+    return _E3NN_HINT if has_e3nn and low else ""
+
+
+# ------------------------------------------------------------------ the check
+def _check(
+    fn: Any,
+    group: Group,
+    inputs: Any,
+    in_kinds: Any,
+    out_kinds: tuple | None,
+    *,
+    n_samples: int,
+    generator: torch.Generator | None,
+    seed: int,
+    dtype: torch.dtype,
+    atol: float | None,
+    rtol: float | None,
+    t: Any,
+    check_generators: bool,
+    check_elements: bool,
+) -> SymmetryReport:
+    _validate(fn, group, n_samples, dtype, generator)
+    tol = resolve_tolerance(dtype, rtol, atol)
+    kinds_name = "kinds" if out_kinds is None else "in_kinds"
+    prep = prepare(group, inputs, in_kinds, dtype, t, kinds_name)
+    name = _fn_name(fn)
+    call = call_as_tuple(cast_callable(fn, dtype), name)
+    y0 = call(*prep.inputs)
+    check_outputs(y0, out_kinds, group, name)
+    gen = generator if generator is not None else torch.Generator().manual_seed(int(seed))
+    report = SymmetryReport(
+        fn=name,
+        group=repr(group),
+        property="invariant" if out_kinds is None else "equivariant",
+        dtype=dtype,
+        tolerance=tol,
+        hint=_e3nn_hint(fn, dtype),
+    )
+    if check_elements:
+        rows = _engine.check_elements(call, group, prep, y0, out_kinds, n_samples, gen, tol)
+        report.results += rows
+    if check_generators:
+        rows = _engine.check_generators(call, group, prep, y0, out_kinds, gen, tol, name)
+        report.results += rows
+    if not report.passed:
+        raise SymmetryAssertionError(report)
+    return report

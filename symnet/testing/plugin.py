@@ -1,0 +1,95 @@
+"""pytest plugin of symnet: opt-in fixtures for symmetry tests.
+
+Installed with symnet as the ``pytest11`` entry point ``symnet``, so pytest
+loads it automatically; nothing happens unless a test requests a fixture (no
+autouse fixtures, no hooks that change collection or test outcomes).
+
+Fixtures
+--------
+symnet_generator
+    A ``torch.Generator`` seeded with ``--symnet-seed`` (default 0), fresh for
+    every test, to pass as ``generator=`` to :func:`symnet.testing.assert_invariant`
+    and friends.
+symnet_tolerances
+    The read-only tolerance table :data:`symnet.testing.TOLERANCES`.
+
+Options
+-------
+--symnet-seed=INT
+    Seed of ``symnet_generator`` (default 0).
+
+Examples
+--------
+A test module using the fixtures::
+
+    from symnet.groups import Rotation
+    from symnet.testing import assert_invariant
+
+
+    def test_norm_is_rotation_invariant(symnet_generator):
+        x = torch.randn(4, 5, 3, generator=symnet_generator, dtype=torch.float64)
+        assert_invariant(
+            lambda v: (v**2).sum((-1, -2)), Rotation(3), x, "vector", generator=symnet_generator
+        )
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+__all__ = ["pytest_addoption", "symnet_generator", "symnet_tolerances"]
+
+_DEFAULT_SEED = 0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--symnet-seed`` (and the ini value ``symnet_seed``)."""
+    group = parser.getgroup("symnet", "symnet symmetry testing")
+    group.addoption(
+        "--symnet-seed",
+        action="store",
+        type=int,
+        default=None,
+        dest="symnet_seed",
+        help=f"seed of the symnet_generator fixture (default {_DEFAULT_SEED})",
+    )
+    parser.addini("symnet_seed", f"seed of the symnet_generator fixture (default {_DEFAULT_SEED})")
+
+
+def _seed(config: pytest.Config) -> int:
+    """The seed: command line first, then the ini file, then 0."""
+    value = config.getoption("symnet_seed")
+    if value is not None:
+        return int(value)
+    ini = config.getini("symnet_seed")
+    if ini not in (None, "", []):
+        try:
+            return int(ini)
+        except ValueError:
+            raise pytest.UsageError(f"symnet_seed must be an integer, got {ini!r}") from None
+    return _DEFAULT_SEED
+
+
+@pytest.fixture
+def symnet_generator(request: pytest.FixtureRequest) -> Any:
+    """A CPU ``torch.Generator`` seeded with ``--symnet-seed`` (default 0), new per test."""
+    import torch
+
+    return torch.Generator().manual_seed(_seed(request.config))
+
+
+@pytest.fixture
+def symnet_tolerances() -> Any:
+    """The tolerance table :data:`symnet.testing.TOLERANCES` (dtype -> Tolerance)."""
+    from symnet.testing import TOLERANCES
+
+    return TOLERANCES
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """Show the seed in the header only when the user set one."""
+    if config.getoption("symnet_seed") is not None:
+        return [f"symnet: --symnet-seed={_seed(config)}"]
+    return None
