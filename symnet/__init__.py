@@ -3,12 +3,39 @@
 Define a symmetry once in :mod:`symnet.groups`; build invariant layers from it,
 unit-test models against it, and check the conserved quantities that Noether's
 theorem attaches to it.
+
+Subpackages are imported on first access (``symnet.noether``), so that
+``import symnet`` stays fast.
 """
 
 from __future__ import annotations
 
-from symnet import groups
+import importlib
+from typing import Any
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["groups", "__version__"]
+_SUBPACKAGES = (
+    "groups",
+    "learning",
+    "mechanics",
+    "models",
+    "nn",
+    "noether",
+    "systems",
+    "testing",
+)
+
+__all__ = [*_SUBPACKAGES, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        module = importlib.import_module(f"symnet.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'symnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

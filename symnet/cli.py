@@ -111,9 +111,26 @@ def _run_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if code is None else int(code)
 
 
-#: Subcommand name -> :class:`Command`. ``symnet check`` slots in here.
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``symnet check`` (see :mod:`symnet.noether._cli`)."""
+    from symnet.noether._cli import configure
+
+    configure(parser)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    """Run ``symnet check``: 0 when every symmetry is conserved, 1 otherwise."""
+    from symnet.noether._cli import run
+
+    return run(args)
+
+
+#: Subcommand name -> :class:`Command`.
 COMMANDS: dict[str, Command] = {
     "demo": Command(_configure_demo, _run_demo, "run a short tour of groups and symmetry tests"),
+    "check": Command(
+        _configure_check, _run_check, "check a Lagrangian's symmetries and Noether charges"
+    ),
 }
 
 

@@ -156,7 +156,7 @@ class Rotation(Group):
 
     def lie_algebra(self, dtype: torch.dtype = torch.float64) -> Tensor:
         """The generators' matrices on the defining representation, shape ``(k, d, d)``."""
-        return self._mats.to(dtype)
+        return self._mats.to(dtype, copy=True)
 
     def generators(self, config_shape: Sequence[int]) -> list[Generator]:
         """The so(d) basis; each generator is linear with ``matrix`` set, shape ``(d, d)``."""

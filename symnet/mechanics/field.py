@@ -30,7 +30,7 @@ from typing import Any, final
 import torch
 from torch import Tensor
 
-from symnet._util import check_tensor, format_shape, with_time
+from symnet._util import accepts_time, check_tensor, format_shape, with_time
 
 __all__ = ["VectorField", "SecondOrderField", "HamiltonianField", "as_vector_field", "as_time"]
 
@@ -106,11 +106,15 @@ class VectorField(abc.ABC):
         (accelerations that depend on ``v``; non-separable Hamiltonians).
         ``None`` means unknown: a rollout measures it (:meth:`velocity_dependence`)
         when a splitting method asks.
+    uses_time : bool
+        False when the field ignores ``t`` (its function takes no time
+        argument); integrators then skip computing stage times.
     """
 
     order: int
     source: Callable
     velocity_dependent: bool | None
+    uses_time: bool
 
     @abc.abstractmethod
     def __call__(self, q: Tensor, v: Tensor, t: Any = 0.0) -> Any:
@@ -209,6 +213,9 @@ class SecondOrderField(VectorField):
     velocity_dependent : bool or None
         Declare whether ``a`` depends on ``v``; ``None`` (default) lets a
         rollout measure it when a splitting method needs to know.
+    uses_time : bool or None
+        Whether ``fn`` depends on ``t``; ``None`` (default): whether it
+        accepts a third argument.
 
     Examples
     --------
@@ -226,12 +233,14 @@ class SecondOrderField(VectorField):
         *,
         source: Callable | None = None,
         velocity_dependent: bool | None = None,
+        uses_time: bool | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self.fn = with_time(fn, 2)
         self.source = fn if source is None else source
         self.velocity_dependent = velocity_dependent
+        self.uses_time = accepts_time(fn, 2) if uses_time is None else bool(uses_time)
 
     def __call__(self, q: Tensor, v: Tensor, t: Any = 0.0) -> Tensor:
         """Acceleration at ``(q, v, t)``.
@@ -275,18 +284,27 @@ class HamiltonianField(VectorField):
     separable : bool or None
         Declare whether ``qdot`` depends on ``p`` only and ``pdot`` on ``q``
         only; ``None`` (default) lets a rollout measure it.
+    uses_time : bool or None
+        Whether ``fn`` depends on ``t``; ``None`` (default): whether it
+        accepts a third argument.
     """
 
     order = 1
 
     def __init__(
-        self, fn: Callable, *, source: Callable | None = None, separable: bool | None = None
+        self,
+        fn: Callable,
+        *,
+        source: Callable | None = None,
+        separable: bool | None = None,
+        uses_time: bool | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self.fn = with_time(fn, 2)
         self.source = fn if source is None else source
         self.velocity_dependent = None if separable is None else not separable
+        self.uses_time = accepts_time(fn, 2) if uses_time is None else bool(uses_time)
 
     def __call__(self, q: Tensor, p: Tensor, t: Any = 0.0) -> tuple[Tensor, Tensor]:
         """Phase-space velocity at ``(q, p, t)``.

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from torch import Tensor
 from torch.func import grad
 
-from symnet._util import format_shape, with_time
+from symnet._util import accepts_time, format_shape, with_time
 from symnet.mechanics.field import HamiltonianField
 
 __all__ = ["hamiltonian_vector_field"]
@@ -85,4 +85,6 @@ def hamiltonian_vector_field(H: Callable, *, separable: bool | None = None) -> H
     """
     if not callable(H):
         raise TypeError(f"H must be callable, got {type(H).__name__}")
-    return HamiltonianField(_HamiltonEquations(H), source=H, separable=separable)
+    return HamiltonianField(
+        _HamiltonEquations(H), source=H, separable=separable, uses_time=accepts_time(H, 2)
+    )

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 from torch.func import grad, jvp, vmap
 
-from symnet._util import format_shape, with_time
+from symnet._util import accepts_time, format_shape, with_time
 from symnet.mechanics._errors import SingularMassMatrixError
 from symnet.mechanics.field import SecondOrderField, _check_state, as_time
 
@@ -147,14 +147,15 @@ def _checked_solve(
         finite[:, None, None], Md, torch.eye(M.shape[-1], dtype=M.dtype, device=M.device)
     )
     svals = torch.linalg.svdvals(safe)
-    cond = svals[:, 0] / svals[:, -1]
+    smin = svals[:, -1]
+    cond = torch.where(smin > 0, svals[:, 0] / torch.where(smin > 0, smin, 1.0), math.inf)
     bad = finite & ~(cond <= limit)
     if bool(bad.any()):
         b = int(bad.nonzero()[0, 0])
-        if not regularization and bool((Md[b] == 0).all()) and bool((p[b].detach() == 0).all()):
+        if not regularization and not bool(Md.any()) and not bool(p.detach().any()):
             raise ValueError(
-                f"L does not depend on qdot at batch index {b}: its gradient and Hessian with "
-                f"respect to qdot are identically zero. {_HINT}"
+                "L does not depend on qdot: its gradient and Hessian with respect to qdot are "
+                f"zero at every state of the batch. {_HINT}"
             )
         c = float(cond[b])
         what = "singular" if not math.isfinite(c) else f"ill-conditioned (condition number {c:.3e})"
@@ -225,7 +226,10 @@ def lagrangian_vector_field(
     if max_condition is not None and not max_condition >= 1:
         raise ValueError(f"max_condition must be >= 1, got {max_condition}")
     return SecondOrderField(
-        _EulerLagrange(L, regularization, max_condition), source=L, velocity_dependent=None
+        _EulerLagrange(L, regularization, max_condition),
+        source=L,
+        velocity_dependent=None,
+        uses_time=accepts_time(L, 2),
     )
 
 

@@ -36,15 +36,11 @@ class SymmetrySet:
     ----------
     generators : list of Generator
         Continuous symmetries, in order, each with its owning group (or None).
-    finite_groups : list of Group
-        Factor groups that get the finite-element test (continuous groups with a
-        finite action) — one per factor.
     discrete : list of Group
         Finite groups (permutations): invariance, flow equivariance and fixed states.
     """
 
     generators: list[Generator] = field(default_factory=list)
-    finite_groups: list[Group] = field(default_factory=list)
     discrete: list[Group] = field(default_factory=list)
 
 
@@ -100,8 +96,6 @@ def expand_symmetries(
         if isinstance(item, Generator):
             if item.group is not None:
                 item.group.check_config(shape)
-                if item.group not in out.finite_groups and not item.has_boundary:
-                    out.finite_groups.append(item.group)
             out.generators.append(item)
         elif isinstance(item, Group):
             for factor in item.factors:
@@ -110,8 +104,6 @@ def expand_symmetries(
                     out.discrete.append(factor)
                     continue
                 out.generators.extend(factor.generators(shape))
-                if factor not in out.finite_groups:
-                    out.finite_groups.append(factor)
         else:
             raise TypeError(
                 "symmetries must be groups, generators or names "

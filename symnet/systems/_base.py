@@ -39,7 +39,6 @@ Symmetry = Group | Generator
 """An entry of :attr:`System.symmetries` or :attr:`System.broken`."""
 
 
-# ---------------------------------------------------------------------------- the base class
 class System(ABC):
     """Abstract base of the analytic systems; every subclass is final.
 
@@ -52,7 +51,9 @@ class System(ABC):
         Class attribute: the acceleration depends on ``qdot`` (splitting
         integrators such as leapfrog do not apply; use ``"rk4"``).
     time_dependent : bool
-        Class attribute: ``L`` depends explicitly on ``t``.
+        ``L`` depends explicitly on ``t`` (time shifts are then broken). A
+        class attribute, set per instance where parameters decide it
+        (``DampedOscillator(gamma=0)`` is time independent).
 
     Notes
     -----

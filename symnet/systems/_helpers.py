@@ -92,7 +92,7 @@ def time_like(t: Tensor | float | None, q: Tensor) -> Tensor:
         return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
     t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
     if t.dim() == 0:
-        return t.expand(q.shape[0])
+        return t.expand(q.shape[0]).clone()
     if t.shape != (q.shape[0],):
         raise ValueError(
             f"t must be a float, a 0-d tensor or of shape ({q.shape[0]},), got "

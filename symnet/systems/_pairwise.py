@@ -63,7 +63,7 @@ class PairwiseSystem(System):
 
     # ------------------------------------------------------------------ mechanics
     def _pairs(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        diff = q[:, self._I] - q[:, self._J]
+        diff = q[:, self._I.to(q.device)] - q[:, self._J.to(q.device)]
         m = self.masses.to(q)
         return diff, (diff * diff).sum(-1), m[self._I] * m[self._J]
 
@@ -87,7 +87,8 @@ class PairwiseSystem(System):
         self.check_state(q, qdot)
         diff, r2, mm = self._pairs(q)
         f = -self.pair_force(r2, mm)[..., None] * diff  # force on particle I of each pair
-        F = torch.zeros_like(q).index_add(1, self._I, f).index_add(1, self._J, -f)
+        first, second = self._I.to(q.device), self._J.to(q.device)
+        F = torch.zeros_like(q).index_add(1, first, f).index_add(1, second, -f)
         return F / self.masses.to(q)[:, None]
 
     def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:

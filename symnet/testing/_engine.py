@@ -76,6 +76,11 @@ def check_elements(
     gen: torch.Generator,
     tol: Tolerance,
 ) -> list[CheckResult]:
+    """Rows for ``n_samples`` random elements and every discrete generator, each output.
+
+    Each element (batch 1) acts on the whole batch of inputs and on the outputs
+    (equivariance) or not at all (invariance, ``out_kinds is None``).
+    """
     device = prep.inputs[0].device
     elements: list[tuple[str, str, Element]] = []
     if n_samples > 0:
@@ -117,6 +122,12 @@ def check_generators(
     tol: Tolerance,
     fn_name: str,
 ) -> list[CheckResult]:
+    """Rows for every Lie algebra generator and output: ``J v - dy`` over the terms' size.
+
+    One ``jvp`` along the infinitesimal action on all inputs gives the Lie
+    derivative; :data:`N_PROBES` more, along ``v * z`` with Gaussian ``z``,
+    estimate the size of its individual terms.
+    """
     names = output_names(len(y0))
     rows = []
     for gname in group.generator_names():

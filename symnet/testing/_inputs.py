@@ -163,7 +163,7 @@ def prepare(
     xs = _as_tensors(inputs)
     ks = parse_kinds(kinds, len(xs), kinds_name, "input")
     for i, x in enumerate(xs):
-        name = f"inputs[{i}]" if len(xs) > 1 else "inputs"
+        name = "inputs" if isinstance(inputs, Tensor) else f"inputs[{i}]"
         check_tensor(x, name, ndim_min=1, finite=False)
         _check_against_group(x, ks[i], group, name)
         check_finite(x, name)
@@ -248,7 +248,7 @@ def check_outputs(
             raise TypeError(f"{fn_name} output {name} must be floating point, got dtype {y.dtype}")
         if out_kinds is not None:
             _check_against_group(y, out_kinds[i], group, f"{fn_name} output {name}")
-        check_finite(y, f"{fn_name} output {name} at the given inputs")
+        check_finite(y, f"{fn_name} output {name}")
 
 
 def call_as_tuple(fn: Callable[..., Any], fn_name: str) -> Callable[..., tuple[Tensor, ...]]:

@@ -152,8 +152,8 @@ class SymmetryReport:
         status = "PASS" if self.passed else "FAIL"
         dtype = str(self.dtype).replace("torch.", "")
         lines = [
-            f"{self.fn} {self.property} under {self.group}: {status} "
-            f"(max relative error {self.max_error:.2e}; {dtype}, {self.tolerance})",
+            f"{self.fn} {self.property} under {self.group}: {status}",
+            f"max relative error {self.max_error:.2e} ({dtype}, {self.tolerance})",
             self.table(),
         ]
         if self.hint and not self.passed:

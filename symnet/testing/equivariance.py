@@ -33,6 +33,17 @@ invariance error. Both scales are homogeneous of degree one in ``fn`` and in
 A row passes when ``max|difference| <= atol + rtol * scale``; ``rtol`` and
 ``atol`` default to :data:`~symnet.testing.TOLERANCES` of the dtype.
 
+The generator check is scale-free; the finite elements are not quite:
+translations, boosts and time shifts are drawn at the group's own ``scale``
+(1 by default, e.g. ``Translation(3, scale=...)``). Data much smaller than
+that loses digits to the shift itself (points of size 1e-5 moved by 1 keep
+about 11 digits), so match the group's scale to the data.
+
+Permutations act on the particle axis of the inputs' ``N`` particles. An
+output of kind ``point``/``vector``/``scalar`` with another number of entries
+on that axis (a centre of mass of shape ``(B, 1, d)``) is not indexed by the
+particles, and permutations leave it alone.
+
 e3nn modules built under torch's default float32 dtype carry Clebsch-Gordan
 buffers accurate only to about 1e-7 (relative errors of 1e-10 to 1e-7 after
 ``.double()``, depending on the irreps), so a float64 check of such a module
@@ -94,7 +105,8 @@ def assert_invariant(
     ----------
     fn : callable
         ``fn(*inputs)`` returning a tensor or a tuple of tensors (any shapes).
-        An ``nn.Module`` is deep-copied and cast to ``dtype``.
+        An ``nn.Module`` is deep-copied and cast to ``dtype``; its train/eval
+        mode is kept (call ``.eval()`` first if it uses dropout).
     group : Group
         E.g. ``Translation(3) * Rotation(3) * Permutation()``.
     inputs : Tensor or tuple of Tensor
@@ -143,8 +155,9 @@ def assert_invariant(
     >>> import torch
     >>> from symnet.groups import Permutation, Rotation, Translation
     >>> from symnet.testing import assert_invariant
-    >>> def pair_distances(q):  # (B, N, 3) -> (B,)
-    ...     return torch.cdist(q, q).sum((-1, -2))
+    >>> def pair_distances(q):  # (B, N, 3) -> (B,); torch.cdist lacks forward-mode AD
+    ...     i, j = torch.triu_indices(q.shape[-2], q.shape[-2], 1)
+    ...     return (q[..., i, :] - q[..., j, :]).norm(dim=-1).sum(-1)
     >>> q = torch.randn(4, 5, 3)
     >>> G = Translation(3) * Rotation(3) * Permutation()
     >>> report = assert_invariant(pair_distances, G, q, "point")

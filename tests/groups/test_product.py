@@ -1,7 +1,6 @@
 import pytest
 import torch
 from hypothesis import given
-from hypothesis import strategies as st
 
 from symnet.groups import (
     Boost,
@@ -14,6 +13,7 @@ from symnet.groups import (
 )
 
 from ._helpers import (
+    FEW,
     SETTINGS,
     assert_close,
     batches,
@@ -41,18 +41,19 @@ PRODUCTS = {
     ),
     "SNxTime": (lambda N: Permutation() * TimeShift(), 3),
 }
-products = st.sampled_from(sorted(PRODUCTS))
 
 
-@SETTINGS
-@given(name=products, n=batches, N=particles, seed=seeds)
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+@FEW
+@given(n=batches, N=particles, seed=seeds)
 def test_group_axioms(name, n, N, seed):
     factory, d = PRODUCTS[name]
     check_axioms(factory(N), (N, d), n, seed)
 
 
-@SETTINGS
-@given(name=products, n=batches, N=particles, seed=seeds)
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+@FEW
+@given(n=batches, N=particles, seed=seeds)
 def test_finite_action_agrees_with_generators(name, n, N, seed):
     factory, d = PRODUCTS[name]
     check_generators(factory(N), (N, d), n, seed)

@@ -57,7 +57,9 @@ def test_hamiltonian_is_the_legendre_transform(system):
 
 
 @pytest.mark.parametrize(
-    "system", [s for s in ALL if not s.time_dependent], ids=[i for i, s in zip(IDS, ALL) if not s.time_dependent]
+    "system",
+    [s for s in ALL if not s.time_dependent],
+    ids=[i for i, s in zip(IDS, ALL, strict=True) if not s.time_dependent],
 )
 def test_energy_is_the_hamiltonian_when_time_independent(system):
     q, qdot, t = states(system)
@@ -97,14 +99,14 @@ def test_time_dependence_flags():
     assert S.DampedOscillator().time_dependent and S.DrivenOscillator().time_dependent
     assert not S.DampedOscillator(gamma=0.0).time_dependent
     assert not S.DrivenOscillator(F0=0.0).time_dependent
-    for name, system in zip(IDS, ALL):
+    for name, system in zip(IDS, ALL, strict=True):
         q, qdot, t = states(system, n=4)
         _, _, dt = grads(system, q, qdot, t)
         assert bool((dt != 0).any()) == system.time_dependent, name
 
 
 def test_velocity_dependence_flags():
-    for name, system in zip(IDS, ALL):
+    for name, system in zip(IDS, ALL, strict=True):
         q, qdot, t = states(system, n=4)
         a0 = system.acceleration(q, qdot, t)
         a1 = system.acceleration(q, 2.0 * qdot + 0.1, t)
@@ -146,7 +148,29 @@ def test_double_pendulum_matches_the_cartesian_lagrangian():
 def test_mass_spring_is_greydanus_h():
     sys = S.MassSpring()
     g = torch.Generator().manual_seed(1)
-    q, p = torch.randn(6, 1, generator=g, dtype=torch.float64), torch.randn(6, 1, generator=g, dtype=torch.float64)
+    q, p = (
+        torch.randn(6, 1, generator=g, dtype=torch.float64),
+        torch.randn(6, 1, generator=g, dtype=torch.float64),
+    )
     assert rel(sys.hamiltonian(q, p), (q**2 + p**2)[:, 0]) < TOL
     greydanus = S.Pendulum(m=0.5, l=1.0, g=6.0)
     assert rel(greydanus.hamiltonian(q, p), (3 * (1 - torch.cos(q)) + p**2)[:, 0]) < TOL
+
+
+@pytest.mark.parametrize("system", ALL, ids=IDS)
+def test_float32_inputs_and_scalar_times(system):
+    q, qdot, _ = states(system, n=3)
+    q, qdot = q.float(), qdot.float()
+    p = system.momentum(q, qdot, 0.5)
+    outs = [
+        system.lagrangian(q, qdot, 0.5),
+        system.acceleration(q, qdot, torch.tensor(0.5)),
+        system.hamiltonian(q, p, 0.5),
+        system.energy(q, qdot),
+        system.momentum_rate(q, qdot, 0.5),
+        *system.phase_velocity(q, p, torch.tensor(0.5)),
+    ]
+    assert all(o.dtype == torch.float32 for o in outs)
+    t = torch.full((3,), 0.5, dtype=torch.float64)
+    expect = system.momentum_rate(q.double(), qdot.double(), t)
+    assert rel(system.momentum_rate(q, qdot, 0.5).double(), expect) < 1e-5

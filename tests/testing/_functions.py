@@ -66,7 +66,7 @@ def relative_energy(q: Tensor, v: Tensor, t: Tensor) -> Tensor:
 
 
 def absolute_energy(q: Tensor, v: Tensor, t: Tensor) -> Tensor:
-    """:func:`relative_energy` plus the kinetic energy of the centre of mass: not boost invariant."""
+    """:func:`relative_energy` plus the centre-of-mass kinetic energy: not boost invariant."""
     return relative_energy(q, v, t) + (v.sum(-2) ** 2).sum(-1)
 
 

@@ -84,6 +84,7 @@ def test_boosts_move_the_centre_of_mass_and_its_velocity():
     kinds = ("point", "vector", "time")
     assert_equivariant(motion, G, (q, v, t), kinds, ("point", "vector"))
     assert_equivariant(lambda q, v: motion(q, v, t), G, (q, v), kinds[:2], ("point", "vector"), t=t)
+
     # the centre of mass extrapolated back to time 0 does not move with a boost at time t
     def initial_position(q, v, t):
         return q.mean(-2, keepdim=True) - t[:, None, None] * v.mean(-2, keepdim=True)

@@ -9,10 +9,12 @@ field; with a position-dependent mass matrix, integrate the Hamiltonian form
 to keep exact symplecticity.
 
 The implicit equation is solved for the midpoint ``Z = (z + z1) / 2`` by
-fixed-point iteration ``Z <- z + dt/2 f(Z, t + dt/2)``, started from an
-explicit Euler half step; it converges when ``dt/2`` times the Lipschitz
-constant of ``f`` is below 1. The iteration stops when the largest change of
-``Z``, relative to the size of the state and of its increment, is at most
+fixed-point iteration ``Z <- z + dt/2 f(Z, t + dt/2)``; it converges when
+``dt/2`` times the Lipschitz constant of ``f`` is below 1. The first step
+starts from an explicit Euler half step; later steps extrapolate the midpoint
+derivatives of the two previous steps (passed on as the step ``cache``), which
+saves the evaluation at the state and about one iteration. The iteration stops
+when the largest change of ``Z``, relative to the size of the state and of its increment, is at most
 ``tol``; after ``max_iter`` iterations without that a
 :class:`~symnet.mechanics.ConvergenceError` is raised (a rollout adds the step).
 
@@ -38,7 +40,7 @@ __all__ = ["ImplicitMidpoint"]
 
 
 def _inf_norm(x: Tensor) -> Tensor:
-    return x.detach().abs().amax() if x.numel() else x.new_zeros(())
+    return torch.linalg.vector_norm(x.detach(), ord=math.inf)
 
 
 @final
@@ -70,40 +72,124 @@ class ImplicitMidpoint(Integrator):
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None
     ) -> tuple[Tensor, Tensor, Any]:
-        """One implicit midpoint step; ConvergenceError if the iteration stalls."""
+        """One implicit midpoint step; ConvergenceError if the iteration stalls.
+
+        ``cache`` holds the midpoint derivatives of up to two previous steps
+        (for the predictor); pass ``None`` after changing ``dt`` or the state.
+        """
         tol = self.options["tol"]
         tol = 100.0 * torch.finfo(x.dtype).eps if tol is None else float(tol)
+        t_mid = t + 0.5 * dt if field.uses_time else t
+        if field.order == 2:
+            return self._second_order(field, x, y, t, t_mid, dt, cache, tol)
+        return self._first_order(field, x, y, t, t_mid, dt, cache, tol)
+
+    def _second_order(
+        self,
+        field: VectorField,
+        q: Tensor,
+        v: Tensor,
+        t: Tensor,
+        t_mid: Tensor,
+        dt: float,
+        cache: Any,
+        tol: float,
+    ) -> tuple[Tensor, Tensor, Any]:
+        """Iterate on the midpoint velocity ``V = v + dt/2 a(q + dt/2 V, V)`` only."""
         h2 = 0.5 * dt
-        t_mid = t + h2
-        dx, dy = field.derivative(x, y, t)
-        mx, my = x.add(dx, alpha=h2), y.add(dy, alpha=h2)
-        scale = torch.maximum(_inf_norm(x), _inf_norm(y))
+        a, history = _predict(cache, lambda: field.kick(q, v, t))
+        V = v.add(a, alpha=h2)
+        size = _size(q, v, V - v)
+        if size is None:
+            return q.add(v, alpha=dt), v.add(a, alpha=dt), None  # the rollout names the step
+        change = math.inf
+        for _ in range(self.options["max_iter"]):
+            a = field.kick(q.add(V, alpha=h2), V, t_mid)
+            V_new = v.add(a, alpha=h2)
+            change = float(_inf_norm(V_new - V)) / size
+            V = V_new
+            if change <= tol:
+                # q1 - q = dt (v + v1) / 2 holds exactly
+                return q.add(V, alpha=dt), v.add(a, alpha=dt), (a, *history)
+            if not math.isfinite(change):
+                self._diverged(field, q, v, t, change)
+                return q.add(V, alpha=dt), v.add(a, alpha=dt), None
+        raise self._not_converged(change, tol)
+
+    def _first_order(
+        self,
+        field: VectorField,
+        x: Tensor,
+        y: Tensor,
+        t: Tensor,
+        t_mid: Tensor,
+        dt: float,
+        cache: Any,
+        tol: float,
+    ) -> tuple[Tensor, Tensor, Any]:
+        """Iterate on the midpoint ``Z = z + dt/2 f(Z)`` of both components."""
+        h2 = 0.5 * dt
+        (px, py), history = _predict(cache, lambda: field.derivative(x, y, t))
+        mx, my = x.add(px, alpha=h2), y.add(py, alpha=h2)
+        size = _size(x, y, mx - x, my - y)
+        if size is None:
+            return x.add(px, alpha=dt), y.add(py, alpha=dt), None  # the rollout names the step
         change = math.inf
         for _ in range(self.options["max_iter"]):
             fx, fy = field.derivative(mx, my, t_mid)
             nx, ny = x.add(fx, alpha=h2), y.add(fy, alpha=h2)
-            size = torch.maximum(scale, abs(h2) * torch.maximum(_inf_norm(fx), _inf_norm(fy)))
-            delta = torch.maximum(_inf_norm(nx - mx), _inf_norm(ny - my))
-            change = float(delta / size) if float(size) > 0 else float(delta)
+            change = float(torch.maximum(_inf_norm(nx - mx), _inf_norm(ny - my))) / size
             mx, my = nx, ny
             if change <= tol:
-                return mx.mul(2.0).sub(x), my.mul(2.0).sub(y), None
+                return x.add(fx, alpha=dt), y.add(fy, alpha=dt), ((fx, fy), *history)
             if not math.isfinite(change):
-                if not bool(torch.isfinite(dx).all() & torch.isfinite(dy).all()):
-                    # the field is already non-finite at the state: the rollout names the step
-                    return mx.mul(2.0).sub(x), my.mul(2.0).sub(y), None
-                raise ConvergenceError(
-                    "implicit midpoint fixed-point iteration diverged to NaN/inf (or the field "
-                    "returned NaN/inf at an iterate) although the field is finite at the "
-                    "state; reduce dt (the iteration needs dt/2 times the Lipschitz constant "
-                    "of the field below 1)",
-                    residual=change,
-                )
+                self._diverged(field, x, y, t, change)
+                return x.add(fx, alpha=dt), y.add(fy, alpha=dt), None
+        raise self._not_converged(change, tol)
+
+    @staticmethod
+    def _diverged(field: VectorField, x: Tensor, y: Tensor, t: Tensor, change: float) -> None:
+        """Raise unless the field is already non-finite at the state (then the rollout reports)."""
+        dx, dy = field.derivative(x, y, t)
+        if not bool(torch.isfinite(dx).all() & torch.isfinite(dy).all()):
+            return
         raise ConvergenceError(
-            "implicit midpoint fixed-point iteration did not converge in "
-            f"{self.options['max_iter']} iterations (last relative change {change:.2e} > "
-            f"tol {tol:.2e}); reduce dt "
-            "(the iteration needs dt/2 times the Lipschitz constant of the field below 1) "
-            "or raise max_iter",
+            "implicit midpoint fixed-point iteration diverged to NaN/inf (or the field "
+            "returned NaN/inf at an iterate) although the field is finite at the state; "
+            "reduce dt (the iteration needs dt/2 times the Lipschitz constant of the field "
+            "below 1)",
             residual=change,
         )
+
+    def _not_converged(self, change: float, tol: float) -> ConvergenceError:
+        return ConvergenceError(
+            "implicit midpoint fixed-point iteration did not converge in "
+            f"{self.options['max_iter']} iterations (last relative change {change:.2e} > "
+            f"tol {tol:.2e}); reduce dt (the iteration needs dt/2 times the Lipschitz "
+            "constant of the field below 1) or raise max_iter",
+            residual=change,
+        )
+
+
+def _predict(cache: Any, evaluate: Any) -> tuple[Any, tuple]:
+    """Predicted midpoint derivative and the history to pass on.
+
+    No history: evaluate at the state (explicit Euler half step). One previous
+    midpoint derivative: reuse it. Two: extrapolate linearly.
+    """
+    if not cache:
+        return evaluate(), ()
+    if len(cache) == 1:
+        return cache[0], cache
+    last, before = cache
+    if isinstance(last, tuple):
+        return tuple(a.add(a - b) for a, b in zip(last, before, strict=True)), cache[:1]
+    return last.add(last - before), cache[:1]
+
+
+def _size(*parts: Tensor) -> float | None:
+    """Largest entry of the state and its increment; None if the state is non-finite."""
+    size = float(_inf_norm(torch.stack(parts)))
+    if not math.isfinite(size):
+        return None
+    return size if size > 0 else 1.0

@@ -40,9 +40,10 @@ def kick_drift_kick(
     """
     if kick0 is None:
         kick0 = field.kick(x, y, t)
+    t_half, t_end = (t + 0.5 * h, t + h) if field.uses_time else (t, t)
     y_half = y.add(kick0, alpha=0.5 * h)
-    x1 = x.add(field.drift(x, y_half, t + 0.5 * h), alpha=h)
-    kick1 = field.kick(x1, y_half, t + h)
+    x1 = x.add(field.drift(x, y_half, t_half), alpha=h)
+    kick1 = field.kick(x1, y_half, t_end)
     return x1, y_half.add(kick1, alpha=0.5 * h), kick1
 
 

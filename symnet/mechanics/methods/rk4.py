@@ -37,11 +37,11 @@ class RK4(Integrator):
     ) -> tuple[Tensor, Tensor, Any]:
         """One classical Runge-Kutta step."""
         h2 = 0.5 * dt
-        t_half = t + h2
+        t_half, t_end = (t + h2, t + dt) if field.uses_time else (t, t)
         k1x, k1y = field.derivative(x, y, t)
         k2x, k2y = field.derivative(x.add(k1x, alpha=h2), y.add(k1y, alpha=h2), t_half)
         k3x, k3y = field.derivative(x.add(k2x, alpha=h2), y.add(k2y, alpha=h2), t_half)
-        k4x, k4y = field.derivative(x.add(k3x, alpha=dt), y.add(k3y, alpha=dt), t + dt)
+        k4x, k4y = field.derivative(x.add(k3x, alpha=dt), y.add(k3y, alpha=dt), t_end)
         sx = k1x.add(k2x.add(k3x), alpha=2.0).add(k4x)
         sy = k1y.add(k2y.add(k3y), alpha=2.0).add(k4y)
         return x.add(sx, alpha=dt / 6.0), y.add(sy, alpha=dt / 6.0), None
