@@ -22,20 +22,34 @@ __all__ = ["configure", "run"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``symnet check``."""
-    parser.add_argument("target", metavar="MODULE:OBJECT", help="a symnet system or a Lagrangian callable")
     parser.add_argument(
-        "--symmetry", "-s", action="append", required=True, metavar="NAME",
+        "target", metavar="MODULE:OBJECT", help="a symnet system or a Lagrangian callable"
+    )
+    parser.add_argument(
+        "--symmetry",
+        "-s",
+        action="append",
+        required=True,
+        metavar="NAME",
         help="translation, rotation, time, boost, permutation, or a generator such as rotation_z "
         "(repeat for several)",
     )
     parser.add_argument("--method", default="rk4", help="integrator (default rk4)")
-    parser.add_argument("--dt", type=float, default=0.01, help="step of the coarse rollout (default 0.01)")
-    parser.add_argument("--steps", type=int, default=200, help="steps of the coarse rollout (default 200)")
+    parser.add_argument(
+        "--dt", type=float, default=0.01, help="step of the coarse rollout (default 0.01)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=200, help="steps of the coarse rollout (default 200)"
+    )
     parser.add_argument("--batch", type=int, default=8, help="number of trajectories (default 8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial states (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the initial states (default 0)"
+    )
     parser.add_argument("--t0", type=float, default=0.0, help="initial time (default 0)")
     parser.add_argument(
-        "--config-shape", metavar="N,d", help="configuration shape for a Lagrangian callable, e.g. 2,3"
+        "--config-shape",
+        metavar="N,d",
+        help="configuration shape for a Lagrangian callable, e.g. 2,3",
     )
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
     parser.add_argument("--plot", metavar="FILE", help="write the charge plot (PNG)")
@@ -68,7 +82,9 @@ def _shape(text: str | None) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise ValueError(f"--config-shape must be comma-separated ints such as 2,3, got {text!r}") from None
+        raise ValueError(
+            f"--config-shape must be comma-separated ints such as 2,3, got {text!r}"
+        ) from None
     if not shape or min(shape) < 1:
         raise ValueError(f"--config-shape must be positive ints, got {text!r}")
     return shape
@@ -106,8 +122,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise TypeError(f"{args.target} is neither a symnet system nor a callable Lagrangian")
     report = check(
-        L, symmetries, q0, v0, dt=args.dt, steps=args.steps, method=args.method, t0=args.t0,
-        seed=args.seed, progress=not args.no_progress, field=field,
+        L,
+        symmetries,
+        q0,
+        v0,
+        dt=args.dt,
+        steps=args.steps,
+        method=args.method,
+        t0=args.t0,
+        seed=args.seed,
+        progress=not args.no_progress,
+        field=field,
     )
     print(report)
     if args.json:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.func import vjp
+from torch.func import grad, vjp, vmap
 
 from symnet._util import check_finite, format_shape, with_time
 from symnet.groups import Generator
@@ -32,6 +32,7 @@ from symnet.groups import Generator
 __all__ = [
     "ChargeValues",
     "StateGradients",
+    "check_differentiable",
     "gradients",
     "hamiltonian_charge_values",
     "lagrangian_charge_values",
@@ -103,14 +104,74 @@ def gradients(fn: Callable, q: Tensor, v: Tensor, t: Tensor, name: str = "L") ->
     except (RuntimeError, TypeError) as exc:
         raise TypeError(
             f"{name} could not be differentiated with torch.func ({exc}); it must be written "
-            "with differentiable torch operations (no .item(), .numpy() or in-place writes to inputs)"
+            "with differentiable torch operations (no .item(), .numpy() or in-place writes to "
+            "inputs)"
         ) from None
     if not isinstance(value, Tensor) or value.shape != (q.shape[0],):
         got = format_shape(value.shape) if isinstance(value, Tensor) else type(value).__name__
-        raise ValueError(f"{name} must return shape ({q.shape[0]},) for a batch of {q.shape[0]}, got {got}")
+        raise ValueError(
+            f"{name} must return shape ({q.shape[0]},) for a batch of {q.shape[0]}, got {got}"
+        )
     check_finite(value, f"{name}(q, ...)")
     dq, dv, dt = pullback(torch.ones_like(value))
     return StateGradients(value, dq, dv, dt)
+
+
+def check_differentiable(
+    fn: Callable, grads: StateGradients, q: Tensor, v: Tensor, t: Tensor, name: str = "L"
+) -> None:
+    """Reject a function whose gradients the checker cannot trust.
+
+    Two failures would otherwise pass silently and give wrong charges (and so
+    wrong verdicts) when closed-form dynamics are integrated:
+
+    - a gradient cut by ``.item()``, ``float()`` or a numpy round trip, which
+      ``vjp`` does not notice: the per-sample function is differentiated
+      under ``vmap`` (as the Euler-Lagrange dynamics do), where these raise;
+    - gradients that vanish identically (``.detach()`` on the inputs): then
+      ``p = 0`` and every charge and rate is zero.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(q, v, t)`` (or without ``t``) returning shape ``(B,)``.
+    grads : StateGradients
+        From :func:`gradients` of ``fn`` at ``(q, v, t)``.
+    q, v : Tensor
+        Shape ``(B, *S)``.
+    t : Tensor
+        Shape ``(B,)``.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` cannot be differentiated per sample under ``torch.func.vmap``.
+    ValueError
+        Its gradient with respect to ``v`` (``qdot`` or ``p``) is zero at every state.
+    """
+    f = with_time(fn, 2)
+
+    def one(q1: Tensor, v1: Tensor, t1: Tensor) -> Tensor:
+        return f(q1.unsqueeze(0), v1.unsqueeze(0), t1.unsqueeze(0)).reshape(())
+
+    n = min(2, q.shape[0])
+    try:
+        vmap(grad(one, argnums=(0, 1)))(q[:n], v[:n], t[:n])
+    except (RuntimeError, TypeError) as exc:
+        text = " ".join(str(exc).split())
+        first = text.split(". ")[0][:240]
+        raise TypeError(
+            f"{name} could not be differentiated per sample with torch.func.vmap ({first}); "
+            f"{name} must be built from differentiable torch operations, without .item(), "
+            "float(), .numpy() or Python control flow on tensor values (use torch.where)"
+        ) from None
+    var = "qdot" if name == "L" else "p"
+    if not bool(grads.dv.any()):
+        raise ValueError(
+            f"{name} does not depend on {var}: d{name}/d{var} is zero at every state of the "
+            f"batch, so every charge would be zero. {name} must be differentiable in {var} "
+            "(no .detach() on its inputs)"
+        )
 
 
 def _sum(x: Tensor) -> Tensor:
@@ -139,7 +200,9 @@ def lagrangian_charge_values(
     p, tau = grads.dv, gen.tau
     p_qdot = _sum(p * qdot)
     J = _sum(p * xi) - tau * (p_qdot - grads.value) - F
-    J_scale = _sum((p * xi).abs()) + abs(tau) * (_sum((p * qdot).abs()) + grads.value.abs()) + F.abs()
+    J_scale = (
+        _sum((p * xi).abs()) + abs(tau) * (_sum((p * qdot).abs()) + grads.value.abs()) + F.abs()
+    )
     a, b = grads.dq * xi, p * xidot
     R = _sum(a) + _sum(b) + tau * grads.dt - dF
     R_scale = _sum(a.abs()) + _sum(b.abs()) + abs(tau) * grads.dt.abs() + dF.abs()

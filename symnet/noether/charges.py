@@ -9,7 +9,11 @@ from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
 from symnet.groups import Generator
-from symnet.noether._quantities import gradients, hamiltonian_charge_values, lagrangian_charge_values
+from symnet.noether._quantities import (
+    gradients,
+    hamiltonian_charge_values,
+    lagrangian_charge_values,
+)
 
 __all__ = ["charge", "hamiltonian_charge", "lie_derivative"]
 
@@ -60,14 +64,16 @@ def charge(L: Callable, generator: Generator) -> Callable[..., Tensor]:
     tensor([2.])
     """
     if not isinstance(generator, Generator):
-        raise TypeError(f"generator must be a symnet.groups.Generator, got {type(generator).__name__}")
+        raise TypeError(
+            f"generator must be a symnet.groups.Generator, got {type(generator).__name__}"
+        )
 
-    def Q(q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+    def value(q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         tt = _state(q, qdot, t, ("q", "qdot"))
         return lagrangian_charge_values(gradients(L, q, qdot, tt), generator, q, qdot, tt).charge
 
-    Q.__name__ = f"charge_{generator.name}"
-    return Q
+    value.__name__ = f"charge_{generator.name}"
+    return value
 
 
 def lie_derivative(L: Callable, generator: Generator) -> Callable[..., Tensor]:
@@ -106,8 +112,8 @@ def hamiltonian_charge(H: Callable, generator: Generator) -> Callable[..., Tenso
         ``Q(q, p, t=None) -> Tensor`` of shape ``(B,)``.
     """
 
-    def Q(q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
+    def value(q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
         tt = _state(q, p, t, ("q", "p"))
         return hamiltonian_charge_values(gradients(H, q, p, tt, "H"), generator, q, p, tt).charge
 
-    return Q
+    return value

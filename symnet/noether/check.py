@@ -18,6 +18,7 @@ fixed-state test (:mod:`symnet.noether.discrete`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +26,10 @@ import torch
 from torch import Tensor
 
 from symnet._util import cast_callable, check_tensor, format_shape, with_time
-from symnet.groups import Generator, Group
+from symnet.groups import Generator
 from symnet.noether._quantities import (
     ChargeValues,
+    check_differentiable,
     gradients,
     hamiltonian_charge_values,
     lagrangian_charge_values,
@@ -111,7 +113,13 @@ def _simpson_cumulative(rate: Tensor, h: float) -> Tensor:
 
 
 def _finite_errors(
-    fn: Callable, gens: list[Generator], q: Tensor, v: Tensor, t: Tensor, n: int, rng: torch.Generator
+    fn: Callable,
+    gens: list[Generator],
+    q: Tensor,
+    v: Tensor,
+    t: Tensor,
+    n: int,
+    rng: torch.Generator,
 ) -> dict[str, float | None]:
     """``max |f(g x) - f(x)| / max |f(x)|`` over ``n`` elements ``exp(s X)`` of each generator.
 
@@ -161,16 +169,30 @@ def _run(
     masses: Any,
     field: Any,
 ) -> NoetherReport:
-    from symnet.mechanics import get_integrator, hamiltonian_vector_field, lagrangian_vector_field, rollout
+    from symnet.mechanics import (
+        HamiltonianField,
+        VectorField,
+        get_integrator,
+        hamiltonian_vector_field,
+        lagrangian_vector_field,
+        rollout,
+    )
 
     names = ("q0", "qdot0") if form == "lagrangian" else ("q0", "p0")
     fname = "L" if form == "lagrangian" else "H"
     if not callable(fn):
         raise TypeError(f"{fname} must be callable, got {type(fn).__name__}")
-    if not (isinstance(dt, (int, float)) and dt > 0):
-        raise ValueError(f"dt must be a positive number, got {dt!r}")
+    if not (isinstance(dt, (int, float)) and 0 < dt < math.inf):
+        raise ValueError(f"dt must be a positive finite number, got {dt!r}")
     if not (isinstance(steps, int) and steps >= 2):
         raise ValueError(f"steps must be an int >= 2, got {steps!r}")
+    if not (isinstance(t0, (int, float)) and math.isfinite(t0)):
+        raise ValueError(f"t0 must be a finite number, got {t0!r}")
+    if tolerances is not None and not isinstance(tolerances, Tolerances):
+        raise TypeError(
+            "tolerances must be a symnet.noether.Tolerances (e.g. Tolerances(drift=1e-8)), "
+            f"got {type(tolerances).__name__}"
+        )
     order = get_integrator(method).order
     tol = tolerances or Tolerances()
     q, v = _prepare_state(q0, v0, names)
@@ -179,10 +201,17 @@ def _run(
     f64 = cast_callable(fn, torch.float64)
     values = lagrangian_charge_values if form == "lagrangian" else hamiltonian_charge_values
     t_init = torch.full((B,), float(t0), dtype=torch.float64)
-    gradients(f64, q, v, t_init, fname)  # shape and differentiability check up front
+    # shape and differentiability checks up front
+    check_differentiable(f64, gradients(f64, q, v, t_init, fname), q, v, t_init, fname)
 
     if field is None:
-        field = lagrangian_vector_field(f64) if form == "lagrangian" else hamiltonian_vector_field(f64)
+        field = (
+            lagrangian_vector_field(f64) if form == "lagrangian" else hamiltonian_vector_field(f64)
+        )
+    elif form == "hamiltonian" and callable(field) and not isinstance(field, VectorField):
+        # a plain callable is Hamilton's equations (q, p, t) -> (qdot, pdot) here, not the
+        # acceleration field that rollout takes a plain callable for
+        field = HamiltonianField(field)
     bar = _progress(progress, 4 + len(sym.discrete))
     coarse = rollout(field, q, v, dt=dt, steps=steps, method=method, t0=t0)
     bar.update()
@@ -199,7 +228,7 @@ def _run(
 
     rows: list[Row] = []
     charges: dict[str, Tensor] = {}
-    for gen, cc, cf in zip(gens, cv_coarse, cv_fine):
+    for gen, cc, cf in zip(gens, cv_coarse, cv_fine, strict=True):
         drift_c, _ = _drift(cc)
         drift_f, scale = _drift(cf)
         integral = _simpson_cumulative(cf.rate, dt / 2)
@@ -332,8 +361,20 @@ def check(
         ``L`` is not callable or not differentiable with ``torch.func``.
     """
     return _run(
-        "lagrangian", L, symmetries, q0, qdot0, dt=dt, steps=steps, method=method, t0=t0,
-        tolerances=tolerances, n_elements=n_elements, seed=seed, progress=progress, masses=masses,
+        "lagrangian",
+        L,
+        symmetries,
+        q0,
+        qdot0,
+        dt=dt,
+        steps=steps,
+        method=method,
+        t0=t0,
+        tolerances=tolerances,
+        n_elements=n_elements,
+        seed=seed,
+        progress=progress,
+        masses=masses,
         field=field,
     )
 
@@ -360,10 +401,24 @@ def check_hamiltonian(
     Same parameters and report as :func:`check`, with momenta ``p0`` instead
     of velocities and ``H(q, p)`` or ``H(q, p, t)`` instead of ``L``. The
     default method, leapfrog, needs a separable ``H``; use
-    ``"implicit_midpoint"`` otherwise.
+    ``"implicit_midpoint"`` otherwise. A ``field`` given here is Hamilton's
+    equations ``f(q, p, t) -> (qdot, pdot)``, each of shape ``(B, *S)`` (a
+    system's ``phase_velocity``), or a :class:`symnet.mechanics.HamiltonianField`.
     """
     return _run(
-        "hamiltonian", H, symmetries, q0, p0, dt=dt, steps=steps, method=method, t0=t0,
-        tolerances=tolerances, n_elements=n_elements, seed=seed, progress=progress, masses=masses,
+        "hamiltonian",
+        H,
+        symmetries,
+        q0,
+        p0,
+        dt=dt,
+        steps=steps,
+        method=method,
+        t0=t0,
+        tolerances=tolerances,
+        n_elements=n_elements,
+        seed=seed,
+        progress=progress,
+        masses=masses,
         field=field,
     )

@@ -86,7 +86,13 @@ def check_discrete(
     flow = 0.0
     for _, g in named[: len(named) - n_samples + 1]:
         moved = rollout(
-            field, group.act(g, q, kq), group.act(g, v, kv), dt=dt, steps=steps, method=method, t0=t0
+            field,
+            group.act(g, q, kq),
+            group.act(g, v, kv),
+            dt=dt,
+            steps=steps,
+            method=method,
+            t0=t0,
         )
         for x_moved, x, kind in ((moved.q, traj.q, kq), (moved.v, traj.v, kv)):
             image = torch.stack([group.act(g, x_k, kind) for x_k in x])
@@ -109,8 +115,17 @@ def check_discrete(
 
 
 def _fixed_state_error(
-    field: Any, group: Group, named: list, q: Tensor, v: Tensor, t0: float, dt: float,
-    steps: int, method: str, kq: str, kv: str,
+    field: Any,
+    group: Group,
+    named: list,
+    q: Tensor,
+    v: Tensor,
+    t0: float,
+    dt: float,
+    steps: int,
+    method: str,
+    kq: str,
+    kv: str,
 ) -> float | None:
     """Error of a state fixed by the first discrete generator along the flow (None if singular)."""
     from symnet.mechanics import rollout

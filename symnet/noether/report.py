@@ -121,18 +121,50 @@ class NoetherReport:
         raise KeyError(f"no row {name!r}; rows: {[r.generator for r in self.rows]}")
 
     def __str__(self) -> str:
-        head = ["generator", "charge", "invariance", "finite", "drift(dt)", "drift(dt/2)", "order", "balance", "verdict"]
+        head = [
+            "generator",
+            "charge",
+            "invariance",
+            "finite",
+            "drift(dt)",
+            "drift(dt/2)",
+            "order",
+            "balance",
+            "verdict",
+        ]
         lines = []
         for r in self.rows:
             if r.flow_error is not None:
                 order = "-"
                 drift, drift_half, balance = "-", f"flow {_fmt(r.flow_error)}", "-"
             else:
-                order = "-" if r.measured_order is None else (
-                    f"{r.measured_order:.1f}/{r.order}" if math.isfinite(r.measured_order) else f"-/{r.order}"
+                order = (
+                    "-"
+                    if r.measured_order is None
+                    else (
+                        f"{r.measured_order:.1f}/{r.order}"
+                        if math.isfinite(r.measured_order)
+                        else f"-/{r.order}"
+                    )
                 )
-                drift, drift_half, balance = _fmt(r.drift), _fmt(r.drift_half), _fmt(r.balance_residual)
-            lines.append([r.generator, r.charge, _fmt(r.invariance_error), _fmt(r.finite_error), drift, drift_half, order, balance, r.verdict])
+                drift, drift_half, balance = (
+                    _fmt(r.drift),
+                    _fmt(r.drift_half),
+                    _fmt(r.balance_residual),
+                )
+            lines.append(
+                [
+                    r.generator,
+                    r.charge,
+                    _fmt(r.invariance_error),
+                    _fmt(r.finite_error),
+                    drift,
+                    drift_half,
+                    order,
+                    balance,
+                    r.verdict,
+                ]
+            )
         widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         title = (
@@ -189,9 +221,7 @@ class NoetherReport:
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
         except ImportError as exc:
-            raise ImportError(
-                "report.plot needs matplotlib: pip install 'symnet[plot]'"
-            ) from exc
+            raise ImportError("report.plot needs matplotlib: pip install 'symnet[plot]'") from exc
         names = list(self.charges)
         if not names:
             raise ValueError("the report has no continuous symmetries to plot")
@@ -200,7 +230,7 @@ class NoetherReport:
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
         colors = {"conserved": "tab:green", "broken": "tab:red", "inconclusive": "tab:orange"}
         t = self.times[:, 0].cpu().numpy()
-        for ax, name in zip(axes.flat, names):
+        for ax, name in zip(list(axes.flat)[: len(names)], names, strict=True):
             q = self.charges[name].cpu()
             dq = (q - q[:1]).numpy()
             verdict = self.verdicts[name]
@@ -212,7 +242,7 @@ class NoetherReport:
             ax.set_ylabel(f"{r.charge}(t) - {r.charge}(0)", fontsize=8)
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
             ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[len(names):]:
+        for ax in list(axes.flat)[len(names) :]:
             ax.axis("off")
         fig.suptitle(f"Noether charges ({self.method}, dt={self.dt:g})", fontsize=11)
         fig.tight_layout()

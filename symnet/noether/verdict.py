@@ -75,7 +75,10 @@ def decide(ev: Evidence, tol: Tolerances) -> tuple[str, str]:
     at_order = ev.drift_half > 0 and p_meas >= ev.order - tol.order_slack
     if inv <= tol.invariance:
         if small:
-            return "conserved", f"invariant to round-off ({inv:.1e}); drift {ev.drift_half:.1e} within tolerance"
+            return (
+                "conserved",
+                f"invariant to round-off ({inv:.1e}); drift {ev.drift_half:.1e} within tolerance",
+            )
         if at_order:
             return "conserved", (
                 f"invariant to round-off ({inv:.1e}); drift shrinks at order {p_meas:.1f} "

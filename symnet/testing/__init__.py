@@ -10,6 +10,10 @@ raise a :class:`SymmetryAssertionError` (an ``AssertionError``) naming the
 element or generator on failure. The error formulas are documented in
 :mod:`symnet.testing.equivariance`.
 
+:func:`assert_conserved` checks dynamics instead: it runs the Noether checker
+(:func:`symnet.noether.check`) on a Lagrangian and fails unless every
+generator's charge is ``conserved``.
+
 The pytest plugin :mod:`symnet.testing.plugin` (loaded automatically) adds
 the opt-in fixtures ``symnet_generator`` (seeded by ``--symnet-seed``) and
 ``symnet_tolerances``.
@@ -37,14 +41,17 @@ from __future__ import annotations
 
 from symnet.testing._report import CheckResult, SymmetryAssertionError, SymmetryReport
 from symnet.testing._tolerances import TOLERANCES, Tolerance
+from symnet.testing.conserved import ConservationAssertionError, assert_conserved
 from symnet.testing.equivariance import assert_equivariant, assert_invariant
 
 __all__ = [
     "TOLERANCES",
     "CheckResult",
+    "ConservationAssertionError",
     "SymmetryAssertionError",
     "SymmetryReport",
     "Tolerance",
+    "assert_conserved",
     "assert_equivariant",
     "assert_invariant",
 ]

@@ -34,7 +34,7 @@ class Case:
 M_HO, K_HO = 1.7, 2.3
 
 
-def L_oscillator(q: Tensor, qdot: Tensor) -> Tensor:
+def L_oscillator(q: Tensor, qdot: Tensor) -> Tensor:  # noqa: N802
     return 0.5 * M_HO * qdot[:, 0] ** 2 - 0.5 * K_HO * q[:, 0] ** 2
 
 
@@ -47,7 +47,7 @@ MASSES = (1.3, 0.7)
 K_SPRING, L0 = 2.0, 0.8
 
 
-def L_two_body(q: Tensor, qdot: Tensor) -> Tensor:
+def L_two_body(q: Tensor, qdot: Tensor) -> Tensor:  # noqa: N802
     m = torch.tensor(MASSES, dtype=q.dtype)
     kinetic = 0.5 * (m[None, :, None] * qdot**2).sum((-1, -2))
     r = (q[:, 0] - q[:, 1]).norm(dim=-1)
@@ -65,7 +65,7 @@ def a_two_body(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
 M_KEPLER, K_KEPLER = 1.5, 2.0
 
 
-def L_kepler(q: Tensor, qdot: Tensor) -> Tensor:
+def L_kepler(q: Tensor, qdot: Tensor) -> Tensor:  # noqa: N802
     return 0.5 * M_KEPLER * (qdot**2).sum(-1) + K_KEPLER / q.norm(dim=-1)
 
 
@@ -83,7 +83,7 @@ def vector_potential(q: Tensor) -> Tensor:
     return torch.stack([-B_FIELD * q[:, 1], zero, zero], dim=-1)
 
 
-def L_charge(q: Tensor, qdot: Tensor) -> Tensor:
+def L_charge(q: Tensor, qdot: Tensor) -> Tensor:  # noqa: N802
     return 0.5 * M_CHARGE * (qdot**2).sum(-1) + CHARGE * (qdot * vector_potential(q)).sum(-1)
 
 
@@ -97,7 +97,7 @@ def a_charge(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
 M1, M2, L1, L2, G = 1.1, 0.8, 1.3, 0.9, 9.81
 
 
-def L_double_pendulum(q: Tensor, qdot: Tensor) -> Tensor:
+def L_double_pendulum(q: Tensor, qdot: Tensor) -> Tensor:  # noqa: N802
     th1, th2 = q[:, 0], q[:, 1]
     w1, w2 = qdot[:, 0], qdot[:, 1]
     kinetic = (
@@ -131,7 +131,7 @@ def a_double_pendulum(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
 M_D, K_D, GAMMA = 0.9, 1.4, 0.3
 
 
-def L_damped(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
+def L_damped(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:  # noqa: N802
     return torch.exp(GAMMA * t) * (0.5 * M_D * qdot[:, 0] ** 2 - 0.5 * K_D * q[:, 0] ** 2)
 
 
@@ -160,7 +160,7 @@ def random_state(shape: tuple[int, ...], batch: int = 7, seed: int = 0, dtype=F6
 
 
 # Hamiltonians with their closed-form Hamilton equations
-def H_kepler(q: Tensor, p: Tensor) -> Tensor:
+def H_kepler(q: Tensor, p: Tensor) -> Tensor:  # noqa: N802
     return (p**2).sum(-1) / (2 * M_KEPLER) - K_KEPLER / q.norm(dim=-1)
 
 
@@ -169,7 +169,7 @@ def hf_kepler(q: Tensor, p: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
     return p / M_KEPLER, -K_KEPLER * q / r**3
 
 
-def H_charge(q: Tensor, p: Tensor) -> Tensor:
+def H_charge(q: Tensor, p: Tensor) -> Tensor:  # noqa: N802
     return ((p - CHARGE * vector_potential(q)) ** 2).sum(-1) / (2 * M_CHARGE)
 
 
@@ -184,7 +184,7 @@ def hf_charge(q: Tensor, p: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
 F0, OMEGA = 0.7, 1.9
 
 
-def H_driven(q: Tensor, p: Tensor, t: Tensor) -> Tensor:
+def H_driven(q: Tensor, p: Tensor, t: Tensor) -> Tensor:  # noqa: N802
     return 0.5 * p[:, 0] ** 2 + 0.5 * q[:, 0] ** 2 - q[:, 0] * F0 * torch.cos(OMEGA * t)
 
 

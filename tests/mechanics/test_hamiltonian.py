@@ -81,7 +81,7 @@ def test_differentiable_wrt_parameters_and_state() -> None:
 
     def field_of(*ps):
         f = hamiltonian_vector_field(
-            lambda a, b: torch.func.functional_call(H, dict(zip(names, ps)), (a, b))
+            lambda a, b: torch.func.functional_call(H, dict(zip(names, ps, strict=True)), (a, b))
         )
         return f(q, p)
 
@@ -106,5 +106,5 @@ def test_inputs_not_modified() -> None:
     q, p, t = random_state(shape)
     copies = q.clone(), p.clone(), t.clone()
     hamiltonian_vector_field(H)(q, p, t)
-    for a, b in zip((q, p, t), copies):
+    for a, b in zip((q, p, t), copies, strict=True):
         assert torch.equal(a, b)

@@ -85,7 +85,7 @@ def test_particle_shape_mass_matrix_flattened() -> None:
 # ----------------------------------------------------------------- singular mass matrices
 
 
-def L_degenerate(q, qdot):
+def L_degenerate(q, qdot):  # noqa: N802
     return 0.5 * (qdot[:, 0] + qdot[:, 1]) ** 2 - 0.5 * (q**2).sum(-1)
 
 
@@ -114,7 +114,7 @@ def test_singular_mass_matrix_raises_naming_batch_index(L) -> None:
 
 def test_singular_only_at_one_batch_element_is_named() -> None:
     # L = 1/2 (q_0^2 + eps) qdot^2 - q^2 is singular only where q_0 == 0
-    def L(q, qdot):
+    def L(q, qdot):  # noqa: N802
         return 0.5 * q[:, 0] ** 2 * (qdot**2).sum(-1) - 0.5 * (q**2).sum(-1)
 
     q, qdot, _ = random_state((2,), batch=5)
@@ -136,7 +136,7 @@ def test_regularization_makes_it_solvable() -> None:
 
 
 def test_ill_conditioned_against_max_condition() -> None:
-    def L(q, qdot):
+    def L(q, qdot):  # noqa: N802
         return 0.5 * qdot[:, 0] ** 2 + 0.5e-9 * qdot[:, 1] ** 2 - 0.5 * (q**2).sum(-1)
 
     q, qdot, _ = random_state((2,), batch=3)
@@ -177,13 +177,13 @@ def test_nonfinite_input_names_argument(bad, value) -> None:
     ],
     ids=["B1", "B2", "scalar"],
 )
-def test_L_output_must_be_one_scalar_per_state(wrap, shown) -> None:
+def test_lagrangian_output_must_be_one_scalar_per_state(wrap, shown) -> None:
     f = lagrangian_vector_field(lambda q, qdot: wrap(L_oscillator(q, qdot)))
     with pytest.raises(ValueError, match=rf"shape \(B,\).*{shown}"):
         f(torch.ones(4, 1, dtype=F64), torch.ones(4, 1, dtype=F64))
 
 
-def test_L_returning_non_tensor_is_type_error() -> None:
+def test_lagrangian_returning_non_tensor_is_type_error() -> None:
     f = lagrangian_vector_field(lambda q, qdot: 1.0)
     with pytest.raises(TypeError, match="must return a Tensor"):
         f(torch.ones(4, 1, dtype=F64), torch.ones(4, 1, dtype=F64))
@@ -198,14 +198,14 @@ def test_L_returning_non_tensor_is_type_error() -> None:
     ],
     ids=["no_qdot", "detach", "integer"],
 )
-def test_L_not_differentiable_in_qdot_is_a_clear_error(L) -> None:
+def test_lagrangian_not_differentiable_in_qdot_is_a_clear_error(L) -> None:
     q, qdot, _ = random_state((2,), batch=3)
     with pytest.raises(ValueError, match="does not depend on qdot"):
         lagrangian_vector_field(L)(q, qdot)
 
 
-def test_L_with_item_gives_a_clear_error() -> None:
-    def L(q, qdot):
+def test_lagrangian_with_item_gives_a_clear_error() -> None:
+    def L(q, qdot):  # noqa: N802
         return 0.5 * (qdot**2).sum(-1) * float(q.sum().item())
 
     with pytest.raises(RuntimeError, match="differentiable torch operations"):
@@ -227,7 +227,7 @@ def test_inputs_not_modified() -> None:
     lagrangian_vector_field(L_double_pendulum)(q, qdot, t)
     mass_matrix(L_double_pendulum)(q, qdot, t)
     momentum(L_double_pendulum)(q, qdot, t)
-    for a, b in zip((q, qdot, t), copies):
+    for a, b in zip((q, qdot, t), copies, strict=True):
         assert torch.equal(a, b)
     assert not q.requires_grad and not qdot.requires_grad
 
@@ -258,7 +258,7 @@ def test_gradcheck_wrt_module_parameters() -> None:
 
     def field_of(*ps):
         field = lagrangian_vector_field(
-            lambda a, b: torch.func.functional_call(L, dict(zip(names, ps)), (a, b))
+            lambda a, b: torch.func.functional_call(L, dict(zip(names, ps, strict=True)), (a, b))
         )
         return field(q, qdot)
 

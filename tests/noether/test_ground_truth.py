@@ -18,7 +18,10 @@ GROUND_TRUTH = {
     "central_potential": (S.CentralPotential(), "leapfrog"),
     "kepler": (S.Kepler(), "leapfrog"),
     "isotropic_oscillator": (S.IsotropicOscillator(), "leapfrog"),
-    "charge_in_magnetic_field": (S.ChargeInMagneticField(m=1.5, charge=-0.7, B=2.0), "implicit_midpoint"),
+    "charge_in_magnetic_field": (
+        S.ChargeInMagneticField(m=1.5, charge=-0.7, B=2.0),
+        "implicit_midpoint",
+    ),
     "damped_oscillator": (S.DampedOscillator(), "implicit_midpoint"),
     "driven_oscillator": (S.DrivenOscillator(), "leapfrog"),
     "double_pendulum": (S.DoublePendulum(), "implicit_midpoint"),
@@ -71,7 +74,11 @@ def test_ground_truth_verdicts(name: str, which: str) -> None:
     report = _check(system, method)
     expected = _expected(system)
     assert set(report.verdicts) == set(expected)
-    wrong = {k: (report.verdicts[k], expected[k], report.row(k).reason) for k in expected if report.verdicts[k] != expected[k]}
+    wrong = {
+        k: (report.verdicts[k], expected[k], report.row(k).reason)
+        for k in expected
+        if report.verdicts[k] != expected[k]
+    }
     assert not wrong, f"{name} with {method}:\n{report}"
 
 
@@ -90,7 +97,15 @@ def test_balance_law_for_broken_momentum() -> None:
     q, v = system.sample_states(4, torch.Generator().manual_seed(3))
     residuals = []
     for dt in (0.02, 0.01):
-        r = nt.check(system.lagrangian, "translation", q, v, dt=dt, steps=int(0.8 / dt), field=system.acceleration)
+        r = nt.check(
+            system.lagrangian,
+            "translation",
+            q,
+            v,
+            dt=dt,
+            steps=int(0.8 / dt),
+            field=system.acceleration,
+        )
         residuals.append(max(row.balance_residual for row in r.rows))
         assert all(row.drift_half > 1e-2 for row in r.rows)  # the momentum really changes
     assert residuals[1] < 1e-8

@@ -38,7 +38,7 @@ class Dopri5(Integrator):
     rtol, atol : float, default 1e-7 and 1e-9
         Relative and absolute local error tolerances.
     max_num_steps : int, default 2**31 - 1
-        Internal steps allowed over the whole rollout.
+        Internal steps allowed between two grid points.
     """
 
     name = "dopri5"
@@ -60,14 +60,17 @@ class Dopri5(Integrator):
         y: Tensor,
         t0: Tensor,
         s: Tensor,
-        nonfinite: list[bool] | None = None,
+        nonfinite: list[Tensor] | None = None,
     ) -> tuple[Tensor, Tensor]:
         from torchdiffeq import odeint
 
         def rhs(si: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
             out = field.derivative(state[0], state[1], t0 + si)
-            if nonfinite is not None and not nonfinite[0]:
-                nonfinite[0] = not bool(torch.isfinite(out[0]).all() & torch.isfinite(out[1]).all())
+            if nonfinite is not None:  # batch elements whose derivative was ever NaN/inf
+                ok = torch.isfinite(out[0]).flatten(1).all(1) & torch.isfinite(out[1]).flatten(
+                    1
+                ).all(1)
+                nonfinite[0] = nonfinite[0] | ~ok
             return out
 
         return odeint(
@@ -106,18 +109,21 @@ class Dopri5(Integrator):
         # rare path: its internal steps, hence round-off, differ from the run above)
         xs, ys = [x], [y]
         for k in range(steps):
-            nonfinite = [False]
+            nonfinite = [torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)]
             try:
                 out = self._odeint(field, xs[-1], ys[-1], t0, s[k : k + 2], nonfinite)
             except (AssertionError, RuntimeError) as err:
-                if not nonfinite[0]:
+                bad = nonfinite[0].reshape(-1, *([1] * (x.dim() - 1)))
+                if not bool(bad.any()):
                     raise ConvergenceError(
-                        f"dopri5 failed at step {k + 1}: {err} (the solution may blow up there; "
-                        f"the states up to step {k} are finite)",
+                        f"dopri5 failed at step {k + 1}: {err}. The states up to step {k} are "
+                        "finite; a blow-up or a stiff field makes the internal step collapse "
+                        "(loosen rtol/atol, raise max_num_steps, or use a fixed-step method)",
                         step=k + 1,
                     ) from err
-                xs.append(torch.full_like(x, math.nan))
-                ys.append(torch.full_like(y, math.nan))
+                # NaN marks the elements that failed (the others are cut off with them)
+                xs.append(torch.where(bad, math.nan, xs[-1]))
+                ys.append(torch.where(bad, math.nan, ys[-1]))
                 break
             xs.append(out[0][1])
             ys.append(out[1][1])

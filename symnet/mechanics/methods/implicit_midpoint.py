@@ -13,8 +13,11 @@ fixed-point iteration ``Z <- z + dt/2 f(Z, t + dt/2)``; it converges when
 ``dt/2`` times the Lipschitz constant of ``f`` is below 1. The first step
 starts from an explicit Euler half step; later steps extrapolate the midpoint
 derivatives of the two previous steps (passed on as the step ``cache``), which
-saves the evaluation at the state and about one iteration. The iteration stops
-when the largest change of ``Z``, relative to the size of the state and of its increment, is at most
+saves the evaluation at the state and about one iteration. For an
+acceleration field only the midpoint velocity is iterated (the midpoint
+position follows from it). The iteration stops when the estimated error of
+the newest iterate (from the last change and the measured contraction rate),
+relative to the size of the state and of the predicted midpoint, is at most
 ``tol``; after ``max_iter`` iterations without that a
 :class:`~symnet.mechanics.ConvergenceError` is raised (a rollout adds the step).
 
@@ -39,8 +42,9 @@ from symnet.mechanics.methods._base import Integrator
 __all__ = ["ImplicitMidpoint"]
 
 
-def _inf_norm(x: Tensor) -> Tensor:
-    return torch.linalg.vector_norm(x.detach(), ord=math.inf)
+def _inf_norm(x: Tensor) -> float:
+    """Largest absolute entry, as a float (no graph is recorded)."""
+    return float(torch.linalg.vector_norm(x.detach() if x.requires_grad else x, ord=math.inf))
 
 
 @final
@@ -99,16 +103,16 @@ class ImplicitMidpoint(Integrator):
         h2 = 0.5 * dt
         a, history = _predict(cache, lambda: field.kick(q, v, t))
         V = v.add(a, alpha=h2)
-        size = _size(q, v, V - v)
+        size = _size(q, v, V)
         if size is None:
             return q.add(v, alpha=dt), v.add(a, alpha=dt), None  # the rollout names the step
-        change = math.inf
+        change = previous = math.inf
         for _ in range(self.options["max_iter"]):
             a = field.kick(q.add(V, alpha=h2), V, t_mid)
             V_new = v.add(a, alpha=h2)
-            change = float(_inf_norm(V_new - V)) / size
+            change, previous = _inf_norm(V_new - V) / size, change
             V = V_new
-            if change <= tol:
+            if _converged(change, previous, tol):
                 # q1 - q = dt (v + v1) / 2 holds exactly
                 return q.add(V, alpha=dt), v.add(a, alpha=dt), (a, *history)
             if not math.isfinite(change):
@@ -131,16 +135,17 @@ class ImplicitMidpoint(Integrator):
         h2 = 0.5 * dt
         (px, py), history = _predict(cache, lambda: field.derivative(x, y, t))
         mx, my = x.add(px, alpha=h2), y.add(py, alpha=h2)
-        size = _size(x, y, mx - x, my - y)
+        size = _size(x, y, mx, my)
         if size is None:
             return x.add(px, alpha=dt), y.add(py, alpha=dt), None  # the rollout names the step
-        change = math.inf
+        change = previous = math.inf
         for _ in range(self.options["max_iter"]):
             fx, fy = field.derivative(mx, my, t_mid)
             nx, ny = x.add(fx, alpha=h2), y.add(fy, alpha=h2)
-            change = float(torch.maximum(_inf_norm(nx - mx), _inf_norm(ny - my))) / size
+            delta = max(_inf_norm(nx - mx), _inf_norm(ny - my))
+            change, previous = delta / size, change
             mx, my = nx, ny
-            if change <= tol:
+            if _converged(change, previous, tol):
                 return x.add(fx, alpha=dt), y.add(fy, alpha=dt), ((fx, fy), *history)
             if not math.isfinite(change):
                 self._diverged(field, x, y, t, change)
@@ -183,13 +188,29 @@ def _predict(cache: Any, evaluate: Any) -> tuple[Any, tuple]:
         return cache[0], cache
     last, before = cache
     if isinstance(last, tuple):
-        return tuple(a.add(a - b) for a, b in zip(last, before, strict=True)), cache[:1]
-    return last.add(last - before), cache[:1]
+        return tuple(b.lerp(a, 2.0) for a, b in zip(last, before, strict=True)), cache[:1]
+    return before.lerp(last, 2.0), cache[:1]  # 2 last - before
+
+
+def _converged(change: float, previous: float, tol: float) -> bool:
+    """Stop when the error of the newest iterate is below ``tol``.
+
+    With the contraction rate ``theta = change / previous`` estimated from the
+    last two changes, the error left after the newest iterate is about
+    ``theta / (1 - theta) * change`` (Hairer, Lubich, Wanner, section VIII.6);
+    before a rate is known the change itself must be below ``tol``.
+    """
+    if change <= tol:
+        return True
+    if previous < math.inf and change < previous:
+        theta = change / previous
+        return theta / (1.0 - theta) * change <= tol
+    return False
 
 
 def _size(*parts: Tensor) -> float | None:
-    """Largest entry of the state and its increment; None if the state is non-finite."""
-    size = float(_inf_norm(torch.stack(parts)))
+    """Largest entry of the state and of the predicted midpoint; None if non-finite."""
+    size = _inf_norm(torch.stack(parts))
     if not math.isfinite(size):
         return None
     return size if size > 0 else 1.0

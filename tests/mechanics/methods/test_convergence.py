@@ -122,7 +122,7 @@ def test_order_with_autodiff_hamiltonian(method) -> None:
 def test_dopri5_error_follows_rtol() -> None:
     exact = oscillator_exact(Q0, V0, T_END)
     errors = []
-    for rtol in (1e-4, 1e-6, 1e-8, 1e-10):
+    for rtol in (1e-3, 1e-5, 1e-7, 1e-9):
         traj = rollout(
             OSC_2ND, Q0, V0, dt=T_END / 10, steps=10, method="dopri5", rtol=rtol, atol=rtol * 1e-2
         )
@@ -131,7 +131,7 @@ def test_dopri5_error_follows_rtol() -> None:
         )
         assert err < 10 * rtol, (rtol, err)  # matches the exact solution to about rtol
         errors.append(err)
-    assert all(b < a for a, b in zip(errors, errors[1:])), errors
+    assert all(b < a for a, b in zip(errors, errors[1:], strict=False)), errors
     # and the intermediate grid points are interpolated, not just the end
     traj = rollout(OSC_2ND, Q0, V0, dt=T_END / 10, steps=10, method="dopri5", rtol=1e-9, atol=1e-11)
     for k in (3, 7):

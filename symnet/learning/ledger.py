@@ -1,0 +1,365 @@
+"""The charge ledger: every symmetry's charge at every optimizer step, and its prediction.
+
+``ChargeLedger(model, symmetries, optimizer)`` hooks into a training loop you
+write yourself. Before each ``optimizer.step()`` (a step pre-hook, always
+registered) it records the gradient quantities the exact recursions need:
+``<g, S g>`` and ``<b, S g>`` per unit, the hyperparameters of the step and
+the symmetry residual ``|<g, xi>| / (|g| |xi|)``; after the step,
+``ledger.record()`` (or ``auto_record=True``, a step post-hook) records the
+charges, in float64. ``ledger.report()`` compares them with the open-loop
+predictions of the recursions (SGD; see ``symnet.learning._recursion``) or,
+for adaptive optimizers, only shows the drift: Adam-type updates break the
+conservation laws ("kinetic symmetry breaking", Tanaka and Kunin,
+"Noether's Learning Dynamics", NeurIPS 2021; Kunin et al., "Neural Mechanics",
+ICLR 2021).
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> from symnet.learning import ChargeLedger, find_symmetries
+>>> _ = torch.manual_seed(0)
+>>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+>>> x, y = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+>>> syms = find_symmetries(net, nn.MSELoss(), (x, y))
+>>> opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+>>> with ChargeLedger(net, syms, opt) as ledger:
+...     for _ in range(20):
+...         opt.zero_grad()
+...         nn.functional.mse_loss(net(x), y).backward()
+...         opt.step()
+...         ledger.record()
+>>> ledger.report().verdicts
+{'rescale 0/2 (4 units)': 'matches recursion'}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from symnet.learning._functional import check_model
+from symnet.learning._recursion import Hyper, optimizer_kind, predict_linear, predict_quad
+from symnet.learning.report import LearningReport, LedgerRow, default_rtol
+from symnet.learning.symmetry import ParameterSymmetry, SymmetryFamily
+
+__all__ = ["ChargeLedger"]
+
+
+class _Track:
+    """The ledger of one family (the units of it that were passed)."""
+
+    def __init__(self, family: SymmetryFamily, units: list[int]) -> None:
+        self.family = family
+        self.units = torch.tensor(units, dtype=torch.long)
+        self.exact = all(family.members[u].exact for u in units)
+        self.signs = family.signs
+        self.observed: list[Tensor] = []
+        self.magnitude: list[Tensor] = []
+        self.residual: list[Tensor] = []
+        self.hypers: list[Hyper] = []
+        self.buffers: list[bool] = []
+        self.grads: list[Tensor] = []
+        self.cross: list[Tensor] = []
+        self.reason: str | None = None
+        self.start: dict[str, Tensor] = {}
+
+    def pick(self, values: Tensor) -> Tensor:
+        return values.detach().cpu()[self.units]
+
+
+def _group_symmetries(symmetries: Iterable[Any]) -> list[_Track]:
+    units: dict[int, tuple[SymmetryFamily, list[int]]] = {}
+    for s in symmetries:
+        if isinstance(s, SymmetryFamily):
+            pairs = [(s, j) for j in range(len(s))]
+        elif isinstance(s, ParameterSymmetry):
+            pairs = [(s.family, s.unit)]
+        else:
+            raise TypeError(
+                "symmetries must be ParameterSymmetry or SymmetryFamily objects (e.g. the "
+                f"result of find_symmetries), got {type(s).__name__}"
+            )
+        for fam, j in pairs:
+            entry = units.setdefault(id(fam), (fam, []))
+            if j not in entry[1]:
+                entry[1].append(j)
+    return [_Track(fam, sorted(js)) for fam, js in units.values()]
+
+
+class ChargeLedger:
+    """Record symmetry charges along training, step by step.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The module being trained (the ledger reads its parameters by name).
+    symmetries : iterable of ParameterSymmetry or SymmetryFamily
+        E.g. the result of :func:`~symnet.learning.find_symmetries`.
+    optimizer : torch.optim.Optimizer
+        The optimizer stepping ``model``'s parameters. A step pre-hook is
+        registered on it until :meth:`close` (or the end of a ``with`` block).
+    auto_record : bool
+        Also register a step post-hook that calls :meth:`record`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a module or optimizer; a symmetry names a parameter the model
+        lacks or with another shape.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        symmetries: Iterable[Any],
+        optimizer: torch.optim.Optimizer,
+        *,
+        auto_record: bool = False,
+    ) -> None:
+        check_model(model)
+        self.kind = optimizer_kind(optimizer)
+        self.optimizer = optimizer
+        self.optimizer_name = type(optimizer).__name__
+        self.model = model
+        self._all = dict(model.named_parameters())
+        self.tracks = _group_symmetries(symmetries)
+        for tr in self.tracks:
+            for name, shape in tr.family.shapes.items():
+                if name not in self._all:
+                    raise ValueError(
+                        f"{tr.family.name!r} acts on {name!r}, which {type(model).__name__} "
+                        "does not have"
+                    )
+                if tuple(self._all[name].shape) != shape:
+                    raise ValueError(
+                        f"{tr.family.name!r} expects {name} of shape {shape}, the model's "
+                        f"has {tuple(self._all[name].shape)}"
+                    )
+        self.dtype = next(iter(self._all.values())).dtype
+        self._group = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+        self.steps = 0
+        self._pending: dict[int, dict[str, Any]] | None = None
+        for tr in self.tracks:
+            self._start(tr)
+        self._handles = [optimizer.register_step_pre_hook(self._before_step)]
+        if auto_record:
+            self._handles.append(optimizer.register_step_post_hook(lambda *_: self.record()))
+
+    # ------------------------------------------------------------------ recording
+    def _buffers(self, tr: _Track) -> dict[str, Tensor | None]:
+        state = self.optimizer.state
+        return {n: state.get(self._all[n], {}).get("momentum_buffer") for n in tr.family.params}
+
+    def _start(self, tr: _Track) -> None:
+        fam = tr.family
+        tr.observed.append(tr.pick(fam.charges(self._all)))
+        tr.magnitude.append(tr.pick(fam.magnitudes(self._all)))
+        outside = [n for n in fam.params if id(self._all[n]) not in self._group]
+        if outside:
+            tr.reason = f"{', '.join(outside)} not stepped by the optimizer"
+        zeros = torch.zeros(len(tr.units), dtype=torch.float64)
+        tr.start = {"P": zeros, "R": zeros, "m": zeros}
+        bufs = self._buffers(tr)
+        if all(b is not None for b in bufs.values()):
+            if fam.quadratic:
+                tr.start["P"] = tr.pick(fam.bilinear(self._all, bufs))
+                tr.start["R"] = tr.pick(fam.bilinear(bufs, bufs))
+            else:
+                tr.start["m"] = tr.pick(fam.linear(bufs))
+
+    def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self._pending is not None:
+            raise RuntimeError(
+                "ChargeLedger: optimizer.step() was called twice without ledger.record() in "
+                "between; call record() once after every step (or use auto_record=True)"
+            )
+        sq = sum(
+            float((p.grad.double() ** 2).sum()) for p in self._all.values() if p.grad is not None
+        )
+        gnorm = math.sqrt(sq)
+        pending: dict[int, dict[str, Any]] = {}
+        for i, tr in enumerate(self.tracks):
+            fam = tr.family
+            grads = {n: self._all[n].grad for n in fam.params}
+            if any(g is None for g in grads.values()):
+                none = [n for n, g in grads.items() if g is None]
+                tr.reason = tr.reason or f"no gradient for {', '.join(none)} at step {self.steps}"
+                pending[i] = {"residual": torch.full((len(tr.units),), math.nan)}
+                continue
+            entry: dict[str, Any] = {}
+            maps: list[Any] = [self._all, grads]
+            if self.kind == "sgd" and tr.reason is None:
+                hypers = {Hyper.from_group(self._group[id(self._all[n])]) for n in fam.params}
+                bufs = self._buffers(tr)
+                has = [b is not None for b in bufs.values()]
+                if len(hypers) > 1:
+                    tr.reason = (
+                        "its parameters are in groups with different SGD hyperparameters "
+                        "(then even gradient flow does not conserve it)"
+                    )
+                elif any(has) and not all(has):
+                    tr.reason = "only some of its parameters have a momentum buffer"
+                else:
+                    entry["hyper"], entry["buffer"] = hypers.pop(), all(has)
+                    maps += [bufs] if all(has) else []
+            X = fam.stacked(*maps)  # rows: theta_k, g_k and (if any) b_{k-1}
+            if fam.quadratic:
+                gram = (X.unsqueeze(1) * (X * tr.signs.to(X)).unsqueeze(0)).sum(-1)
+                dot, xi = gram[1, 0], (X[0] * X[0]).sum(-1).sqrt()
+                cross = gram[2, 1] if X.shape[0] > 2 else torch.zeros_like(dot)
+                entry["G"], entry["C"] = tr.pick(gram[1, 1]), tr.pick(cross)
+            else:
+                dot = X[1].sum(-1)
+                xi = torch.full_like(dot, math.sqrt(X.shape[-1]))
+            entry["residual"] = tr.pick(dot.abs() / (gnorm * xi).clamp_min(1e-300))
+            pending[i] = entry
+        self._pending = pending
+
+    def record(self) -> None:
+        """Record the charges after an ``optimizer.step()``; call once after every step.
+
+        Raises
+        ------
+        RuntimeError
+            No step happened since the last record.
+        """
+        if self._pending is None:
+            raise RuntimeError(
+                "ChargeLedger.record() must follow an optimizer.step() (one record per step)"
+            )
+        for i, tr in enumerate(self.tracks):
+            entry = self._pending[i]
+            theta = tr.family.stacked(self._all)[0]
+            if tr.family.quadratic:
+                sq = theta * theta
+                both = torch.stack([(sq * tr.signs.to(sq)).sum(-1), sq.sum(-1)])
+            else:
+                both = torch.stack([theta.sum(-1), theta.abs().sum(-1)])
+            charge, size = tr.pick(both.T).T
+            tr.observed.append(charge)
+            tr.magnitude.append(size)
+            tr.residual.append(entry["residual"])
+            if tr.reason is None and "hyper" in entry:
+                tr.hypers.append(entry["hyper"])
+                tr.buffers.append(entry["buffer"])
+                if tr.family.quadratic:
+                    tr.grads.append(entry["G"])
+                    tr.cross.append(entry["C"])
+        self._pending = None
+        self.steps += 1
+
+    def close(self) -> None:
+        """Remove the optimizer hooks (the recorded data stays)."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def __enter__(self) -> ChargeLedger:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"ChargeLedger({len(self.tracks)} families, {self.optimizer_name}, {self.steps} steps)"
+        )
+
+    # ------------------------------------------------------------------ report
+    def charges(self) -> dict[str, Tensor]:
+        """Observed charges per family: shape ``(steps + 1, units)``, float64."""
+        return {tr.family.name: torch.stack(tr.observed) for tr in self.tracks}
+
+    def predictions(self) -> dict[str, Tensor | None]:
+        """Predicted charges per family, shape ``(steps + 1, units)``; None without a recursion."""
+        out: dict[str, Tensor | None] = {}
+        for tr in self.tracks:
+            if self.kind != "sgd" or tr.reason is not None:
+                out[tr.family.name] = None
+            elif tr.family.quadratic:
+                s = tr.start
+                out[tr.family.name] = predict_quad(
+                    tr.observed[0], s["P"], s["R"], tr.hypers, tr.buffers, tr.grads, tr.cross
+                )
+            else:
+                out[tr.family.name] = predict_linear(
+                    tr.observed[0], tr.start["m"], tr.hypers, tr.buffers
+                )
+        return out
+
+    def report(self, *, rtol: float | None = None) -> LearningReport:
+        """Compare the charges with the recursions; see :class:`LearningReport`.
+
+        Parameters
+        ----------
+        rtol : float, optional
+            Largest ``max_k |observed - predicted| / scale`` that still
+            "matches recursion"; default by the model's dtype (1e-9 for
+            float64, 1e-4 for float32).
+        """
+        rtol = default_rtol(self.dtype) if rtol is None else float(rtol)
+        observed, predicted = self.charges(), self.predictions()
+        rows = []
+        for tr in self.tracks:
+            name = tr.family.name
+            obs, pred = observed[name], predicted[name]
+            scale = torch.stack(tr.magnitude).max(0).values.clamp_min(1e-300)
+            drift = float(((obs - obs[0]).abs() / scale).max())
+            res = torch.stack(tr.residual) if tr.residual else torch.zeros(1)
+            residual = float(res.nan_to_num(0.0).max()) if bool(res.isfinite().any()) else None
+            error = None if pred is None else float(((obs - pred).abs() / scale).max())
+            verdict, reason = self._verdict(tr, error, residual, rtol)
+            rows.append(
+                LedgerRow(
+                    name, tr.family.kind, tr.family.charge_formula, len(tr.units), drift, error,
+                    residual, verdict, reason,
+                )
+            )  # fmt: skip
+        groups = [Hyper.from_group(g).describe() if self.kind == "sgd" else
+                  {k: v for k, v in g.items() if isinstance(v, (int, float, bool))}
+                  for g in self.optimizer.param_groups]  # fmt: skip
+        return LearningReport(
+            rows=rows,
+            charges=observed,
+            predicted=predicted,
+            optimizer=self.optimizer_name,
+            param_groups=groups,
+            steps=self.steps,
+            dtype=str(self.dtype).replace("torch.", ""),
+            rtol=rtol,
+        )
+
+    def _verdict(
+        self, tr: _Track, error: float | None, residual: float | None, rtol: float
+    ) -> tuple[str, str]:
+        if self.kind == "adaptive":
+            return "no prediction", (
+                f"adaptive optimizer {self.optimizer_name}: its per-coordinate step is not "
+                "along the gradient, so even an exact symmetry's charge drifts (kinetic "
+                "symmetry breaking, Tanaka & Kunin 2021)"
+            )
+        if self.kind == "unsupported":
+            return "no prediction", (
+                f"no recursion for {self.optimizer_name}; exact predictions exist for "
+                "torch.optim.SGD (any lr schedule, weight decay, momentum, dampening, "
+                "Nesterov, maximize)"
+            )
+        if error is None:
+            return "no prediction", str(tr.reason)
+        if error <= rtol:
+            return "matches recursion", f"max |observed - predicted| / scale = {error:.1e}"
+        why = f"max |observed - predicted| / scale = {error:.1e} > rtol {rtol:.0e}"
+        if not tr.exact:
+            note = next(tr.family.members[int(u)].note for u in tr.units)
+            return "deviates", f"{why}: an approximate symmetry ({note})"
+        if residual is not None and residual > rtol:
+            return (
+                "deviates",
+                f"{why}: the gradient is not orthogonal to xi (residual {residual:.1e})",
+            )
+        return "deviates", f"{why}, although the gradient stays orthogonal to xi"

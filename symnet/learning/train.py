@@ -1,0 +1,211 @@
+"""Train with a charge ledger and judge the conservation laws: ``check_training``.
+
+Runs ``steps`` optimizer steps on a float64 copy of the model (with a fresh
+optimizer of the same class and hyperparameters bound to the copy), records
+every symmetry's charge per step and compares it with the exact discrete
+recursion of the optimizer (Kunin et al., "Neural Mechanics", ICLR 2021). For
+SGD with weight decay, momentum, dampening or Nesterov the observed charges
+match the open-loop prediction to round-off when the symmetry is exact;
+adaptive optimizers get no prediction and the report shows their drift
+("kinetic symmetry breaking", Tanaka and Kunin 2021).
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from symnet._util import cast_callable
+from symnet.learning._functional import cast_tree, check_loss, check_model, split_batch
+from symnet.learning._recursion import optimizer_kind
+from symnet.learning.find import DEFAULT_TOL, find_symmetries
+from symnet.learning.ledger import ChargeLedger
+from symnet.learning.report import LearningReport
+
+__all__ = ["check_training"]
+
+
+class _Batches:
+    """Batches from an iterator, a re-iterable (restarted), a callable or a single pair."""
+
+    def __init__(self, batches: Any) -> None:
+        self._fn: Callable[[int], Any] | None = None
+        self._iterable: Iterable | None = None
+        self._it: Iterator | None = None
+        if (
+            isinstance(batches, tuple)
+            and len(batches) == 2
+            and not isinstance(batches[0], tuple)
+            and isinstance(batches[1], Tensor)
+        ):
+            self._fn = lambda _k: batches  # one (inputs, targets) pair: full-batch training
+        elif isinstance(batches, Iterator):
+            self._it = batches
+        elif isinstance(batches, Iterable):
+            self._iterable = batches
+            self._it = iter(batches)
+        elif callable(batches):
+            self._fn = batches
+        else:
+            raise TypeError(
+                "batches must be an iterable of (inputs, targets), a callable step -> batch "
+                f"or a single (inputs, targets) pair, got {type(batches).__name__}"
+            )
+
+    def get(self, k: int) -> Any:
+        if self._fn is not None:
+            return self._fn(k)
+        assert self._it is not None
+        try:
+            return next(self._it)
+        except StopIteration:
+            if self._iterable is None:
+                raise ValueError(
+                    f"batches ran out after {k} steps; pass more, a re-iterable (list, "
+                    "DataLoader) or a callable step -> batch"
+                ) from None
+            self._it = iter(self._iterable)
+            try:
+                return next(self._it)
+            except StopIteration:
+                raise ValueError("batches is empty") from None
+
+
+def _rebind(optimizer: torch.optim.Optimizer, model: nn.Module, clone: nn.Module) -> Any:
+    """A new optimizer of ``optimizer``'s class and groups, stepping ``clone``'s parameters."""
+    mapping = {id(p): q for p, q in zip(model.parameters(), clone.parameters(), strict=True)}
+    groups = []
+    for g in optimizer.param_groups:
+        missing = [p for p in g["params"] if id(p) not in mapping]
+        if missing:
+            raise ValueError(
+                f"the optimizer steps {len(missing)} tensor(s) that are not parameters of the model"
+            )
+        group = {k: v for k, v in g.items() if k != "params"}
+        group["params"] = [mapping[id(p)] for p in g["params"]]
+        groups.append(group)
+    cls = type(optimizer)
+    try:
+        new = cls(groups)
+    except TypeError as exc:
+        raise TypeError(
+            f"could not re-create {cls.__name__} for the copy of the model ({exc}); pass "
+            "copy=False to train your model with your optimizer"
+        ) from exc
+    # carry the state (momentum buffers, step counts): a fresh optimizer when there is none
+    new.load_state_dict(_copy.deepcopy(optimizer.state_dict()))
+    return new
+
+
+def check_training(
+    model: nn.Module,
+    loss_fn: Any,
+    batches: Any,
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+    symmetries: Iterable[Any] | None = None,
+    *,
+    copy: bool = True,
+    dtype: torch.dtype | None = None,
+    rtol: float | None = None,
+    tol: float = DEFAULT_TOL,
+) -> LearningReport:
+    """Train for ``steps`` optimizer steps and compare every charge with its recursion.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model. With ``copy=True`` (default) a deep copy cast to ``dtype``
+        is trained and ``model`` is not modified.
+    loss_fn : callable
+        ``loss_fn(outputs, targets)`` returning a scalar tensor.
+    batches : iterable, callable or pair
+        ``(inputs, targets)`` batches: an iterator (must last ``steps``
+        batches), a re-iterable such as a list or a DataLoader (restarted when
+        exhausted), a callable ``step -> batch``, or one ``(inputs, targets)``
+        pair used at every step.
+    optimizer : torch.optim.Optimizer
+        Bound to ``model``'s parameters. With ``copy=True`` a new optimizer of
+        the same class, param groups and state is bound to the copy; yours is
+        not stepped.
+    steps : int
+        Number of optimizer steps.
+    symmetries : iterable of ParameterSymmetry, optional
+        Default: :func:`find_symmetries` on the first batch (confirmed ones).
+    copy : bool
+        False trains ``model`` with ``optimizer`` in place, in their dtype.
+    dtype : torch.dtype, optional
+        Precision of the copy (default float64); with ``copy=False`` it must
+        be the model's dtype or None.
+    rtol : float, optional
+        Tolerance of the verdict "matches recursion" (default 1e-9 in float64,
+        1e-4 in float32).
+    tol : float
+        Lie-derivative tolerance of :func:`find_symmetries`.
+
+    Returns
+    -------
+    LearningReport
+        One row per symmetry family: drift, ``max |observed - predicted|``
+        relative, residual, verdict.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad model, optimizer, batches or loss (a non-scalar loss), ``steps < 0``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from symnet.learning import check_training
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> data = [(torch.randn(16, 4), torch.randint(0, 3, (16,))) for _ in range(5)]
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    >>> report = check_training(net, nn.CrossEntropyLoss(), data, opt, steps=50)
+    >>> report.all_match
+    True
+    """
+    check_model(model)
+    optimizer_kind(optimizer)  # a TypeError for anything but a torch optimizer
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    own = next(model.parameters()).dtype
+    if copy:
+        dtype = torch.float64 if dtype is None else dtype
+        run_model = _copy.deepcopy(model).to(dtype)
+        run_loss = cast_callable(loss_fn, dtype)
+        run_opt = _rebind(optimizer, model, run_model)
+    else:
+        if dtype is not None and dtype != own:
+            raise ValueError(
+                f"copy=False trains the model in its own dtype {own}; dtype={dtype} would "
+                "need a copy"
+            )
+        dtype, run_model, run_loss, run_opt = own, model, loss_fn, optimizer
+    source = _Batches(batches)
+    first = source.get(0) if steps else None
+    if symmetries is None:
+        if first is None:
+            raise ValueError("steps=0 and no symmetries: nothing to find them on")
+        symmetries = find_symmetries(model, loss_fn, first, tol=tol)
+    device = next(run_model.parameters()).device
+    ledger = ChargeLedger(run_model, symmetries, run_opt, auto_record=True)
+    try:
+        for k in range(steps):
+            batch = first if k == 0 else source.get(k)
+            args, kwargs, targets = split_batch(cast_tree(batch, dtype, device))
+            run_opt.zero_grad()
+            loss = check_loss(run_loss(run_model(*args, **kwargs), targets))
+            loss.backward()
+            run_opt.step()
+    finally:
+        ledger.close()
+    return ledger.report(rtol=rtol)

@@ -1,0 +1,2 @@
+"""Physics models (temporary init)."""
+from symnet.models.lnn import LNN, LagrangianView

@@ -1,0 +1,132 @@
+"""The naive baseline: an MLP that predicts the dynamics directly.
+
+:class:`Baseline` maps ``(q, qdot)`` to the acceleration, or ``(q, p)`` to
+the time derivatives ``(qdot, pdot)``, with no physical structure: no
+conserved energy, no symplectic flow. It is the control against which the
+HNN (Greydanus et al. 2019) and LNN (Cranmer et al. 2020) papers measure
+their gains.
+
+References
+----------
+S. Greydanus, M. Dzamba, J. Yosinski, "Hamiltonian Neural Networks",
+NeurIPS (2019), arXiv:1906.01563.
+M. Cranmer, S. Greydanus, S. Hoyer, P. Battaglia, D. Spergel, S. Ho,
+"Lagrangian Neural Networks", ICLR workshop (2020), arXiv:2003.04630.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor, nn
+
+from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg, flat_cat
+
+__all__ = ["Baseline"]
+
+_OUTPUTS = ("acceleration", "time_derivative")
+
+
+class Baseline(PhysicsModel):
+    """An unconstrained MLP from the state to its rate of change.
+
+    Parameters
+    ----------
+    module : nn.Module, optional
+        A module mapping the flattened state, shape (B, 2 n), to shape
+        (B, n) (accelerations) or (B, 2 n) (time derivatives); default an
+        :class:`~symnet.models.MLP`.
+    config_shape : tuple of int
+        ``S``, the shape of one configuration.
+    hidden, layers, activation
+        The default MLP.
+    output : {"acceleration", "time_derivative"}
+        ``(q, qdot) -> qddot`` (compare with an LNN) or ``(q, p) -> (qdot,
+        pdot)`` (compare with an HNN).
+
+    Examples
+    --------
+    >>> import torch
+    >>> Baseline(config_shape=(2,), hidden=8)(torch.randn(3, 2), torch.randn(3, 2)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(
+        self,
+        module: nn.Module | None = None,
+        *,
+        config_shape: tuple[int, ...],
+        hidden: int = 200,
+        layers: int = 2,
+        activation: str | Callable[[], nn.Module] = "tanh",
+        output: str = "acceleration",
+    ) -> None:
+        super().__init__()
+        if output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
+        self.config_shape = config_shape_arg(config_shape)
+        self.hidden, self.layers, self.activation, self.output = hidden, layers, activation, output
+        self.form = "lagrangian" if output == "acceleration" else "hamiltonian"
+        self.default_target = output
+        self.custom = module is not None
+        n = self.n
+        out = n if output == "acceleration" else 2 * n
+        if module is None:
+            self.net: nn.Module = MLP(2 * n, out, hidden, layers, activation)
+        elif not isinstance(module, nn.Module):
+            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+        else:
+            self.net = module
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (without ``module``)."""
+        return {
+            "config_shape": self.config_shape,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "activation": self.activation,
+            "output": self.output,
+        }
+
+    def __repr__(self) -> str:
+        return f"Baseline(config_shape={self.config_shape}, net={self.net!r}, output={self.output!r})"
+
+    def _acceleration(self, q: Tensor, qdot: Tensor) -> Tensor:
+        return self.net(flat_cat(q, qdot)).reshape(q.shape)
+
+    def _derivative(self, q: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
+        out = self.net(flat_cat(q, p))
+        n = self.n
+        return out[:, :n].reshape(q.shape), out[:, n:].reshape(q.shape)
+
+    def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
+        """``qddot`` of shape (B, *S) for ``q, qdot`` of shape (B, *S) (``output="acceleration"``)."""
+        if self.output != "acceleration":
+            raise AttributeError("this Baseline predicts time derivatives: use time_derivative()")
+        self._check(q, qdot)
+        return self._acceleration(q, qdot)
+
+    def time_derivative(
+        self, q: Tensor, p: Tensor, t: Tensor | float | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``(qdot, pdot)``, each of shape (B, *S) (``output="time_derivative"``)."""
+        if self.output != "time_derivative":
+            raise AttributeError("this Baseline predicts accelerations: use acceleration()")
+        self._check(q, p, ("q", "p"))
+        return self._derivative(q, p)
+
+    def forward(self, q: Tensor, v: Tensor, t: Tensor | float | None = None) -> Any:
+        """:meth:`acceleration` or :meth:`time_derivative`, by ``output``."""
+        if self.output == "acceleration":
+            return self.acceleration(q, v, t)
+        return self.time_derivative(q, v, t)
+
+    @property
+    def field(self) -> Any:
+        """A second-order field (accelerations) or a first-order one on ``(q, p)``."""
+        from symnet.mechanics import HamiltonianField, SecondOrderField
+
+        if self.output == "acceleration":
+            return SecondOrderField(self._acceleration, velocity_dependent=True)
+        return HamiltonianField(self._derivative, separable=False)

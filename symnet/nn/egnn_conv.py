@@ -1,0 +1,284 @@
+r"""The EGNN layer as ``torch_geometric`` message passing on sparse graphs.
+
+:class:`EGNNConv` computes exactly what :class:`~symnet.nn.EGNNLayer` computes,
+with the same parameter modules under the same names, but over the edges of a
+``torch_geometric`` graph (``Data`` / ``Batch``: node features ``x``,
+positions ``pos``, optional velocities ``vel``, ``edge_index``). On the fully
+connected graph without self-loops the two agree to round-off
+(:func:`fully_connected_graph`); :meth:`EGNNConv.from_layer` and
+:meth:`~symnet.nn.EGNNLayer.from_conv` share or copy the parameters, and the
+state dict of one loads into the other.
+
+``torch_geometric.nn.radius_graph`` needs the optional ``pyg-lib`` or
+``torch-cluster`` packages; :func:`radius_graph` here is a dependency-free
+replacement (chunked all-pairs search, O(N^2) time and O(N) memory per chunk).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor
+from torch_geometric.data.data import BaseData
+from torch_geometric.nn import MessagePassing
+
+from symnet.nn._egnn_core import EGNNCore
+from symnet.nn.egnn import _copy_modules
+
+__all__ = ["EGNNConv", "fully_connected_graph", "radius_graph"]
+
+
+class EGNNConv(EGNNCore, MessagePassing):
+    r"""E(n)-equivariant message passing (Satorras et al. 2021) for ``torch_geometric``.
+
+    For every edge ``j -> i`` of ``edge_index`` (row 0 the source ``j``, row 1
+    the target ``i``, PyG's ``source_to_target`` flow)::
+
+        m_ij  = phi_e(x_i, x_j, |pos_i - pos_j|^2, edge_attr_ij)
+        pos_i' = pos_i + agg_j (pos_i - pos_j) phi_x(m_ij) / sqrt(|pos_i - pos_j|^2 + 1)
+        x_i'   = x_i + phi_h(x_i, agg_j m_ij)
+
+    and with ``update_velocity=True``, ``vel_i' = phi_v(x_i) vel_i + agg_j
+    (...)``, ``pos_i' = pos_i + vel_i'``. ``agg`` is the mean (default) or
+    the sum over the incoming edges; a node without incoming edges gets
+    zeros. Self-loops contribute a message but no shift: leave them out (the
+    paper sums over ``j != i``; ``torch_geometric.utils.remove_self_loops``).
+
+    Equivariant under E(d) (node features invariant, positions ``point``,
+    velocities ``vector``) and under relabelling the nodes, provided the
+    graph is built from invariant information (e.g. :func:`radius_graph`).
+    The parameters and their meaning are those of
+    :class:`~symnet.nn.EGNNLayer`.
+
+    Parameters
+    ----------
+    in_features, hidden, out_features, edge_features, update_velocity, aggregation, residual, \
+normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
+        As for :class:`~symnet.nn.EGNNLayer`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch_geometric.data import Data
+    >>> pos = torch.randn(50, 3)
+    >>> data = Data(x=torch.randn(50, 8), pos=pos, edge_index=radius_graph(pos, r=1.5))
+    >>> conv = EGNNConv(8, 32)
+    >>> x, pos = conv(data.x, data.pos, data.edge_index)
+    >>> x.shape, pos.shape
+    (torch.Size([50, 8]), torch.Size([50, 3]))
+    >>> conv(data).pos.shape  # a Data object in, an updated copy out
+    torch.Size([50, 3])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int,
+        out_features: int | None = None,
+        *,
+        edge_features: int = 0,
+        update_velocity: bool = False,
+        aggregation: str = "mean",
+        residual: bool | None = None,
+        normalize: bool = True,
+        coord_bound: float | None = None,
+        edge_hidden: int | None = None,
+        node_hidden: int | None = None,
+        coord_hidden: int | None = None,
+    ) -> None:
+        if aggregation not in ("sum", "mean"):
+            raise ValueError(f"aggregation must be one of 'sum', 'mean', got {aggregation!r}")
+        MessagePassing.__init__(self, aggr=aggregation)
+        self._build(
+            in_features, hidden, out_features, edge_features=edge_features,
+            update_velocity=update_velocity, aggregation=aggregation, residual=residual,
+            normalize=normalize, coord_bound=coord_bound, edge_hidden=edge_hidden,
+            node_hidden=node_hidden, coord_hidden=coord_hidden,
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"EGNNConv({self._repr_args()})"
+
+    @classmethod
+    def from_layer(cls, layer: EGNNCore, share: bool = True) -> EGNNConv:
+        """The message-passing layer with the parameters of an :class:`~symnet.nn.EGNNLayer`.
+
+        Parameters
+        ----------
+        layer : EGNNLayer
+            The dense layer.
+        share : bool
+            Share the parameter modules (default; training one trains both),
+            or copy them.
+        """
+        conv = cls(**layer.config())
+        _copy_modules(layer, conv, share)
+        return conv
+
+    def forward(  # type: ignore[override]
+        self,
+        x: Tensor | BaseData,
+        pos: Tensor | None = None,
+        edge_index: Tensor | None = None,
+        vel: Tensor | None = None,
+        edge_attr: Tensor | None = None,
+    ) -> tuple[Tensor, ...] | BaseData:
+        """Update node features, positions (and velocities).
+
+        Parameters
+        ----------
+        x : Tensor or torch_geometric.data.Data
+            Node features, shape ``(num_nodes, C)``; or a ``Data`` / ``Batch``
+            holding ``x``, ``pos``, ``edge_index`` and, as needed, ``vel`` and
+            ``edge_attr`` (then pass nothing else).
+        pos : Tensor
+            Positions, shape ``(num_nodes, d)``.
+        edge_index : Tensor
+            Long, shape ``(2, num_edges)``: row 0 sources, row 1 targets.
+        vel : Tensor, optional
+            Velocities, shape ``(num_nodes, d)``; required exactly when
+            ``update_velocity=True``.
+        edge_attr : Tensor, optional
+            Shape ``(num_edges, edge_features)``.
+
+        Returns
+        -------
+        tuple of Tensor or Data
+            ``x'`` ``(num_nodes, out_features)``, ``pos'`` ``(num_nodes, d)``
+            and, with ``update_velocity``, ``vel'``; for a ``Data`` input a
+            shallow copy with ``x``, ``pos`` (and ``vel``) replaced.
+        """
+        if isinstance(x, BaseData):
+            data = x
+            if pos is not None or edge_index is not None or vel is not None:
+                raise TypeError("pass either a Data object alone or tensors x, pos, edge_index")
+            vel_in = getattr(data, "vel", None) if self.update_velocity else None
+            out = self.forward(
+                data.x, data.pos, data.edge_index, vel_in, getattr(data, "edge_attr", None)
+            )
+            new = copy.copy(data)
+            new.x, new.pos = out[0], out[1]
+            if self.update_velocity:
+                new.vel = out[2]
+            return new
+        if pos is None or edge_index is None:
+            raise TypeError("EGNNConv needs x, pos and edge_index (or a Data object)")
+        _check_graph(x, pos, edge_index, vel, self.in_features)
+        self._check_velocity(vel, "vel")
+        a, b = self._node_projections(x)
+        agg = self.propagate(edge_index, a=a, b=b, pos=pos, edge_attr=edge_attr)
+        m_agg, dx = agg[:, : self.hidden], agg[:, self.hidden :]
+        return self._update(x, pos, vel, m_agg, dx, None)
+
+    def message(  # type: ignore[override]
+        self, a_i: Tensor, b_j: Tensor, pos_i: Tensor, pos_j: Tensor, edge_attr: Tensor | None
+    ) -> Tensor:
+        """Per edge: the message ``m_ij`` and the shift ``(pos_i - pos_j) phi_x``, concatenated."""
+        diff = pos_i - pos_j
+        r2 = (diff * diff).sum(-1, keepdim=True)
+        m = self._messages(a_i + b_j, r2, edge_attr)
+        return torch.cat([m, self._coord_weights(m, r2) * diff], -1)
+
+
+# --------------------------------------------------------------------- graphs
+def fully_connected_graph(
+    num_nodes: int, batch: Tensor | None = None, *, device: torch.device | None = None
+) -> Tensor:
+    """Every ordered pair ``(j, i)``, ``j != i``, within each graph.
+
+    Parameters
+    ----------
+    num_nodes : int
+        Total number of nodes.
+    batch : Tensor, optional
+        Long, shape ``(num_nodes,)``: the graph of each node (PyG's ``batch``);
+        default one graph.
+    device : torch.device, optional
+        Device of the result (default that of ``batch``, else CPU).
+
+    Returns
+    -------
+    Tensor
+        Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
+        ``i``, sorted by target.
+    """
+    dev = device if device is not None else (batch.device if batch is not None else None)
+    idx = torch.arange(num_nodes, device=dev)
+    keep = idx[:, None] != idx[None, :]
+    if batch is not None:
+        keep = keep & (batch[:, None] == batch[None, :])
+    target, source = keep.nonzero(as_tuple=True)
+    return torch.stack([source, target])
+
+
+def radius_graph(
+    pos: Tensor,
+    r: float,
+    batch: Tensor | None = None,
+    *,
+    loop: bool = False,
+    chunk_size: int = 1024,
+) -> Tensor:
+    """Edges between nodes closer than ``r`` (``|pos_i - pos_j| <= r``), within each graph.
+
+    A dependency-free stand-in for ``torch_geometric.nn.radius_graph`` (which
+    needs ``pyg-lib`` or ``torch-cluster``). The result depends only on
+    distances, so a model on it stays E(d)-equivariant. Computed without
+    gradients.
+
+    Parameters
+    ----------
+    pos : Tensor
+        Positions, shape ``(num_nodes, d)``.
+    r : float
+        Cut-off radius.
+    batch : Tensor, optional
+        Long, shape ``(num_nodes,)``: the graph of each node; default one graph.
+    loop : bool
+        Include self-loops ``(i, i)``.
+    chunk_size : int
+        Target nodes per chunk of the all-pairs search (memory ``chunk_size x
+        num_nodes``).
+
+    Returns
+    -------
+    Tensor
+        Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
+        ``i``, sorted by target.
+    """
+    if pos.dim() != 2:
+        raise ValueError(f"pos must have shape (num_nodes, d), got {tuple(pos.shape)}")
+    if not r > 0:
+        raise ValueError(f"r must be positive, got {r!r}")
+    n = pos.shape[0]
+    edges = []
+    with torch.no_grad():
+        p = pos.detach()
+        for start in range(0, n, chunk_size):
+            rows = torch.arange(start, min(start + chunk_size, n), device=pos.device)
+            d2 = ((p[rows, None, :] - p[None, :, :]) ** 2).sum(-1)  # (chunk, n)
+            keep = d2 <= r * r
+            if batch is not None:
+                keep &= batch[rows, None] == batch[None, :]
+            if not loop:
+                keep[torch.arange(len(rows), device=pos.device), rows] = False
+            t, s = keep.nonzero(as_tuple=True)
+            edges.append(torch.stack([s, t + start]))
+    if not edges:
+        return torch.zeros(2, 0, dtype=torch.long, device=pos.device)
+    return torch.cat(edges, 1)
+
+
+def _check_graph(x: Tensor, pos: Tensor, edge_index: Tensor, vel: Tensor | None, c: int) -> None:
+    if x.dim() != 2 or pos.dim() != 2 or x.shape[0] != pos.shape[0]:
+        raise ValueError(
+            f"x (num_nodes, C) and pos (num_nodes, d) must agree on num_nodes: x "
+            f"{tuple(x.shape)}, pos {tuple(pos.shape)}"
+        )
+    if x.shape[1] != c:
+        raise ValueError(f"x must have {c} features, got shape {tuple(x.shape)}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape (2, num_edges), got {tuple(edge_index.shape)}")
+    if vel is not None and vel.shape != pos.shape:
+        raise ValueError(f"vel must have the shape of pos {tuple(pos.shape)}, got {tuple(vel.shape)}")

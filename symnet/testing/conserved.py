@@ -1,0 +1,145 @@
+"""``assert_conserved``: a unit-test assertion that a Lagrangian conserves its charges.
+
+A thin wrapper around :func:`symnet.noether.check` for tests: it runs the
+Noether checker (invariance, charge drift at two step sizes, balance law) and
+raises an ``AssertionError`` unless every generator of the group comes out
+``conserved``. ``broken`` and ``inconclusive`` both fail: a test that wants
+to show that a symmetry is broken calls :func:`symnet.noether.check` and
+inspects ``report.verdicts`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from symnet.noether import NoetherReport, Tolerances
+
+__all__ = ["ConservationAssertionError", "assert_conserved"]
+
+
+class ConservationAssertionError(AssertionError):
+    """Raised by :func:`assert_conserved`; carries the full Noether report.
+
+    Attributes
+    ----------
+    report : NoetherReport
+        The report of the failed check (``report.verdicts``, ``report.rows``).
+    """
+
+    def __init__(self, message: str, report: NoetherReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def assert_conserved(
+    L: Callable,
+    group: Any,
+    q0: Tensor,
+    qdot0: Tensor,
+    *,
+    dt: float = 0.01,
+    steps: int = 100,
+    method: str = "rk4",
+    tolerances: Tolerances | None = None,
+    field: Callable | None = None,
+    **check_kwargs: Any,
+) -> NoetherReport:
+    """Assert that every generator of ``group`` is a conserved symmetry of ``L``.
+
+    Runs :func:`symnet.noether.check` and passes only when every verdict is
+    ``conserved``: the invariance error is at round-off and the Noether
+    charge's drift along the integrated trajectories is within tolerance or
+    shrinks with the step at the integrator's order. Broken and inconclusive
+    symmetries both fail.
+
+    Parameters
+    ----------
+    L : callable or nn.Module
+        ``L(q, qdot)`` or ``L(q, qdot, t)`` returning shape ``(B,)``; evaluated
+        in float64 on a cast copy (the module is not modified).
+    group : Group, Generator, str or a list of them
+        The symmetries to check (``Translation(3) * Rotation(3) * TimeShift()``,
+        ``"rotation"``, a custom :class:`~symnet.groups.Generator`, ...).
+    q0, qdot0 : Tensor
+        Initial states, shape ``(B, *S)`` (``S = (N, d)`` for particle groups);
+        not modified.
+    dt : float
+        Step of the coarse rollout; the checker also integrates at ``dt / 2``.
+    steps : int
+        Steps of the coarse rollout, ``>= 2``.
+    method : str
+        Integrator of :func:`symnet.mechanics.rollout`.
+    tolerances : Tolerances, optional
+        Verdict thresholds (:class:`symnet.noether.Tolerances`).
+    field : callable, optional
+        Closed-form dynamics ``qddot = f(q, qdot, t)`` of shape ``(B, *S)``;
+        default: the Euler-Lagrange equations of ``L`` by autodiff.
+    **check_kwargs
+        Passed on to :func:`symnet.noether.check` (``t0``, ``masses``,
+        ``n_elements``, ``seed``, ...).
+
+    Returns
+    -------
+    NoetherReport
+        The report of the passing check; ``report.charges[name]`` has shape
+        ``(steps + 1, B)``.
+
+    Raises
+    ------
+    ConservationAssertionError
+        (an ``AssertionError``) when a verdict is ``broken`` or
+        ``inconclusive``; the message lists the failing generators with their
+        reasons, followed by the report table, and ``err.report`` holds the
+        report.
+    ValueError, TypeError
+        Bad input, as for :func:`symnet.noether.check`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from symnet.groups import Rotation, TimeShift, Translation
+    >>> from symnet.testing import assert_conserved
+    >>> def L(q, v):  # a free particle in 2D, (B, 1, 2) -> (B,)
+    ...     return 0.5 * (v**2).sum((-1, -2))
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> q = torch.randn(3, 1, 2, dtype=torch.float64, generator=gen)
+    >>> report = assert_conserved(L, Translation(2) * Rotation(2) * TimeShift(), q, q)
+    >>> report.verdicts["rotation"]
+    'conserved'
+    >>> def V(q, v):  # an external field along x breaks translation_x
+    ...     return L(q, v) - q[:, 0, 0]
+    >>> try:
+    ...     assert_conserved(V, Translation(2), q, q)
+    ... except AssertionError as err:
+    ...     print(str(err).splitlines()[1])
+      translation_x (P_x): broken - not invariant (...); charge drift ... explained by ...
+    """
+    from symnet.noether import check
+
+    report = check(
+        L,
+        group,
+        q0,
+        qdot0,
+        dt=dt,
+        steps=steps,
+        method=method,
+        tolerances=tolerances,
+        field=field,
+        **check_kwargs,
+    )
+    failing = [r for r in report.rows if r.verdict != "conserved"]
+    if failing:
+        lines = [f"{_name(L)} does not conserve every charge of {group!r}:"]
+        lines += [f"  {r.generator} ({r.charge}): {r.verdict} - {r.reason}" for r in failing]
+        lines += ["", str(report)]
+        raise ConservationAssertionError("\n".join(lines), report)
+    return report
