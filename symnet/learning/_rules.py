@@ -51,6 +51,7 @@ _F_ELEMENTWISE = {F.relu, F.relu_, F.leaky_relu, F.dropout}
 _F_POOLS = {F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d, F.avg_pool2d, F.avg_pool3d}
 _F_POOLS |= {F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d}
 _F_POOLS |= {F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d}
+_LAST_DIM_NORMS = (nn.LayerNorm, nn.RMSNorm) if hasattr(nn, "RMSNorm") else (nn.LayerNorm,)
 _METADATA_METHODS = {"size", "dim", "numel", "shape"}
 
 _NOT_SOFTMAX = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss, nn.NLLLoss)
@@ -209,7 +210,7 @@ def _producer(node: Node) -> tuple[int, list[tuple[str, int]]] | None:
         return 1, [(a, 1 if a == "weight" else 0) for a in params]
     if isinstance(m, (*_CHANNEL_NORMS, nn.GroupNorm)) and params:
         return 1, [(a, 0) for a in params]
-    if isinstance(m, nn.LayerNorm) and len(m.normalized_shape) == 1 and params:
+    if isinstance(m, _LAST_DIM_NORMS) and len(m.normalized_shape) == 1 and params:
         return -1, [(a, 0) for a in params]
     return None
 

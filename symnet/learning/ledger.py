@@ -199,8 +199,8 @@ class ChargeLedger:
                 has = [b is not None for b in bufs.values()]
                 if len(hypers) > 1:
                     tr.reason = (
-                        "its parameters are in groups with different SGD hyperparameters "
-                        "(then even gradient flow does not conserve it)"
+                        "its parameters are in param groups with different SGD hyperparameters "
+                        "(the recursion needs one lr, weight decay and momentum for all of them)"
                     )
                 elif any(has) and not all(has):
                     tr.reason = "only some of its parameters have a momentum buffer"

@@ -15,6 +15,9 @@ Two forms:
 - structured (``structured=True``): ``L = 1/2 qdot^T M(q) qdot - V(q)`` with
   ``M(q) = A(q) A(q)^T + eps I``, positive definite by construction for every
   ``q`` and every weight (Lutter et al. 2019), so the solve always exists.
+  ``A(q) = I + MLP(q)`` (``mass="state"``) or a free constant matrix
+  initialised to ``I`` (``mass="constant"``: particles with fixed masses; the
+  accelerations then do not depend on the velocities and leapfrog applies).
 
 References
 ----------
@@ -70,8 +73,11 @@ class LNN(PhysicsModel):
     hidden, layers, activation
         Width, number of hidden layers and (smooth) activation of the MLPs.
     structured : bool
-        ``L = 1/2 qdot^T M(q) qdot - V(q)``, ``M = A A^T + eps I``; ``A`` (an
-        MLP ``n -> n*n``) and ``V`` (an MLP ``n -> 1``) are learned.
+        ``L = 1/2 qdot^T M(q) qdot - V(q)``, ``M = A A^T + eps I``; ``A`` and
+        ``V`` (an MLP ``n -> 1``) are learned.
+    mass : {"state", "constant"}
+        Structured form only: ``A(q) = I + MLP(q)`` (an MLP ``n -> n*n``) or a
+        constant ``n x n`` matrix ``A`` (initialised to ``I``).
     eps : float
         Smallest eigenvalue added to ``M`` in the structured form (> 0).
     regularization : float
@@ -102,6 +108,7 @@ class LNN(PhysicsModel):
         layers: int = 3,
         activation: str | Callable[[], nn.Module] = "softplus",
         structured: bool = False,
+        mass: str = "state",
         eps: float = 1e-2,
         regularization: float = 0.0,
         max_condition: float | None = None,
@@ -113,6 +120,9 @@ class LNN(PhysicsModel):
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps!r}")
         self.eps = float(eps)
+        if mass not in ("state", "constant"):
+            raise ValueError(f"mass must be 'state' or 'constant', got {mass!r}")
+        self.mass_kind = mass
         self.custom = module is not None
         n = self.n
         if self.structured:
@@ -120,7 +130,10 @@ class LNN(PhysicsModel):
                 raise TypeError(
                     "structured=True builds its own networks A(q) and V(q); pass module=None"
                 )
-            self.mass_net = MLP(n, n * n, hidden, layers, activation)
+            if mass == "state":
+                self.mass_net = MLP(n, n * n, hidden, layers, activation)
+            else:
+                self.mass_factor = nn.Parameter(torch.eye(n))
             self.potential_net = MLP(n, 1, hidden, layers, activation)
         elif module is None:
             self.net: nn.Module = MLP(2 * n, 1, hidden, layers, activation)
@@ -164,6 +177,7 @@ class LNN(PhysicsModel):
             "layers": self.layers,
             "activation": self.activation,
             "structured": self.structured,
+            "mass": self.mass_kind,
             "eps": self.eps,
             "regularization": self.regularization,
             "max_condition": self.max_condition,
@@ -171,7 +185,8 @@ class LNN(PhysicsModel):
 
     def __repr__(self) -> str:
         if self.structured:
-            body = f"A={self.mass_net!r}, V={self.potential_net!r}, eps={self.eps:g}"
+            A = repr(self.mass_net) if self.mass_kind == "state" else "constant"
+            body = f"A={A}, V={self.potential_net!r}, eps={self.eps:g}"
         else:
             body = f"L={self.net!r}"
         reg = f", regularization={self.regularization:g}" if self.regularization else ""
@@ -180,8 +195,11 @@ class LNN(PhysicsModel):
     # --------------------------------------------------------------- physics
     def _mass(self, qf: Tensor) -> Tensor:
         n = qf.shape[-1]
-        A = self.mass_net(qf).reshape(-1, n, n)
         eye = torch.eye(n, dtype=qf.dtype, device=qf.device)
+        if self.mass_kind == "constant":
+            A = self.mass_factor.to(qf.dtype)
+            return (A @ A.T + self.eps * eye).expand(qf.shape[0], n, n)
+        A = eye + self.mass_net(qf).reshape(-1, n, n)
         return A @ A.transpose(-1, -2) + self.eps * eye
 
     def _lagrangian(self, q: Tensor, qdot: Tensor) -> Tensor:

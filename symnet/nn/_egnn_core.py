@@ -185,7 +185,7 @@ class EGNNCore:
         """
         lin = self.edge_mlp[0]
         c = self.in_features
-        pre = pre + r2 * lin.weight[:, 2 * c]
+        pre = torch.addcmul(pre, r2, lin.weight[:, 2 * c])  # one pass over (*P, edge_hidden)
         if self.edge_features:
             if edge_attr is None:
                 raise ValueError(

@@ -11,7 +11,7 @@ state dict of one loads into the other.
 
 ``torch_geometric.nn.radius_graph`` needs the optional ``pyg-lib`` or
 ``torch-cluster`` packages; :func:`radius_graph` here is a dependency-free
-replacement (chunked all-pairs search, O(N^2) time and O(N) memory per chunk).
+replacement (a cell list).
 """
 
 from __future__ import annotations
@@ -218,56 +218,80 @@ def radius_graph(
     batch: Tensor | None = None,
     *,
     loop: bool = False,
-    chunk_size: int = 1024,
 ) -> Tensor:
     """Edges between nodes closer than ``r`` (``|pos_i - pos_j| <= r``), within each graph.
 
     A dependency-free stand-in for ``torch_geometric.nn.radius_graph`` (which
-    needs ``pyg-lib`` or ``torch-cluster``). The result depends only on
-    distances, so a model on it stays E(d)-equivariant. Computed without
-    gradients.
+    needs ``pyg-lib`` or ``torch-cluster``): a cell list with cells of side
+    ``r``, so that only nodes in neighbouring cells (``3^d`` of them) are
+    compared; O(num_nodes x neighbours) time and memory for spread-out
+    points. The result depends only on distances, so a model on it stays
+    E(d)-equivariant. Computed without gradients.
 
     Parameters
     ----------
     pos : Tensor
         Positions, shape ``(num_nodes, d)``.
     r : float
-        Cut-off radius.
+        Cut-off radius, ``> 0``.
     batch : Tensor, optional
         Long, shape ``(num_nodes,)``: the graph of each node; default one graph.
     loop : bool
         Include self-loops ``(i, i)``.
-    chunk_size : int
-        Target nodes per chunk of the all-pairs search (memory ``chunk_size x
-        num_nodes``).
 
     Returns
     -------
     Tensor
         Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
-        ``i``, sorted by target.
+        ``i``, sorted by target, then source.
+
+    Examples
+    --------
+    >>> pos = torch.tensor([[0.0, 0.0], [0.5, 0.0], [2.0, 0.0]])
+    >>> radius_graph(pos, r=1.0)
+    tensor([[1, 0],
+            [0, 1]])
     """
     if pos.dim() != 2:
         raise ValueError(f"pos must have shape (num_nodes, d), got {tuple(pos.shape)}")
     if not r > 0:
         raise ValueError(f"r must be positive, got {r!r}")
-    n = pos.shape[0]
-    edges = []
+    n, d = pos.shape
+    dev = pos.device
+    if n == 0:
+        return torch.zeros(2, 0, dtype=torch.long, device=dev)
     with torch.no_grad():
         p = pos.detach()
-        for start in range(0, n, chunk_size):
-            rows = torch.arange(start, min(start + chunk_size, n), device=pos.device)
-            d2 = ((p[rows, None, :] - p[None, :, :]) ** 2).sum(-1)  # (chunk, n)
-            keep = d2 <= r * r
-            if batch is not None:
-                keep &= batch[rows, None] == batch[None, :]
-            if not loop:
-                keep[torch.arange(len(rows), device=pos.device), rows] = False
-            t, s = keep.nonzero(as_tuple=True)
-            edges.append(torch.stack([s, t + start]))
-    if not edges:
-        return torch.zeros(2, 0, dtype=torch.long, device=pos.device)
-    return torch.cat(edges, 1)
+        # Integer cells, shifted by one so that neighbour offsets stay in range.
+        cell = torch.floor((p - p.min(0).values) / r).long() + 1  # (n, d)
+        sizes = cell.max(0).values + 2
+        strides = torch.ones(d, dtype=torch.long, device=dev)
+        for k in range(d - 2, -1, -1):
+            strides[k] = strides[k + 1] * sizes[k + 1]
+        per_graph = int(strides[0] * sizes[0])
+        graph = batch.long() if batch is not None else torch.zeros(n, dtype=torch.long, device=dev)
+        key = graph * per_graph + (cell * strides).sum(-1)  # (n,)
+        sorted_key, order = key.sort()
+        offsets = torch.cartesian_prod(*[torch.arange(-1, 2, device=dev)] * d).reshape(-1, d)
+        targets, sources = [], []
+        for off in offsets:
+            nkey = key + (off * strides).sum()
+            start = torch.searchsorted(sorted_key, nkey, side="left")
+            count = torch.searchsorted(sorted_key, nkey, side="right") - start
+            tgt = torch.arange(n, device=dev).repeat_interleave(count)
+            first = torch.cumsum(count, 0) - count  # position of each node's first candidate
+            rank = torch.arange(tgt.shape[0], device=dev) - first.repeat_interleave(count)
+            src = order[start.repeat_interleave(count) + rank]
+            targets.append(tgt)
+            sources.append(src)
+        tgt, src = torch.cat(targets), torch.cat(sources)
+        diff = p[tgt] - p[src]
+        keep = (diff * diff).sum(-1) <= r * r
+        if not loop:
+            keep &= tgt != src
+        tgt, src = tgt[keep], src[keep]
+        perm = (tgt * n + src).argsort()
+        return torch.stack([src[perm], tgt[perm]])
 
 
 def _check_graph(x: Tensor, pos: Tensor, edge_index: Tensor, vel: Tensor | None, c: int) -> None:

@@ -19,28 +19,16 @@ rest, whose translation parts are reduced modulo the translation symmetries.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from symnet.groups import Generator, Group, Rotation, TimeShift, Translation
+from symnet.groups import Generator, TimeShift
 from symnet.groups.rotation import so_basis
-from symnet.groups.translation import axis_names
-from symnet.noether._discover_linalg import fmt_vector
+from symnet.noether._discover_names import category, classify
 
-__all__ = ["Layout", "gl_basis", "affine_columns", "Named", "name_rows", "category"]
-
-_CATEGORIES = ("translation", "shift", "rotation", "screw", "dilation", "time")
-
-
-def category(name: str) -> int:
-    """Sort key of a generator name: translations, rotations, screws, dilations, time, others."""
-    for i, prefix in enumerate(_CATEGORIES):
-        if name.startswith(prefix):
-            return i
-    return len(_CATEGORIES) + int(name.startswith("symmetry_"))
+__all__ = ["Layout", "gl_basis", "affine_columns", "field_matrix", "Named", "name_rows"]
 
 
 def gl_basis(d: int, dtype: torch.dtype = torch.float64) -> tuple[Tensor, list[str]]:
@@ -208,6 +196,49 @@ def affine_columns(
     return MAk, TAk, Mb.reshape(B, -1), Tb.reshape(B, -1)
 
 
+def _apply(A: Tensor, b: Tensor, x: Tensor, shift: bool) -> Tensor:
+    """``A_i x_i (+ b_i)`` per particle for blocks ``A`` (``(1 or N, d, d)``), ``x`` ``(B, N, d)``."""
+    out = torch.einsum("nab,snb->sna", A.expand(x.shape[1], -1, -1), x)
+    return out + b.expand(x.shape[1], -1) if shift else out
+
+
+def field_matrix(
+    layout: Layout, customs: list[Generator], q: Tensor, v: Tensor, t: Tensor
+) -> Tensor:
+    """The prolonged field ``(xi, xidot, tau, F)`` of each unit candidate at the samples.
+
+    A combination of candidates whose prolonged field (with time component
+    and boundary term) vanishes at every sample, such as a custom field that
+    repeats an affine one, has a zero Lie derivative without being a
+    symmetry; the nullspace of this matrix is removed before the search.
+
+    Returns
+    -------
+    Tensor
+        Shape ``(B * (2 n + 2), m)`` with ``n = prod(S)``.
+    """
+    B = q.shape[0]
+    q3, v3 = q.reshape(B, -1, layout.d), v.reshape(B, -1, layout.d)
+    zero, one = q.new_zeros(B, 1), q.new_ones(B, 1)
+
+    def column(xi: Tensor, xd: Tensor, tau: Tensor, F: Tensor) -> Tensor:
+        parts = [xi.reshape(B, -1), xd.reshape(B, -1), tau, F.reshape(B, 1)]
+        return torch.cat(parts, dim=1).reshape(-1)
+
+    cols = []
+    for gen in customs:
+        xi, xd = gen.prolong(q, v, t)
+        cols.append(column(xi, xd, one * gen.tau, gen.boundary(q, t)))
+    if layout.time:
+        cols.append(column(q.new_zeros(q.shape), q.new_zeros(q.shape), one, zero))
+    for j in range(layout.a_start, layout.size):
+        e = q.new_zeros(layout.size)
+        e[j] = 1.0
+        _, _, A, b = layout.split(e)
+        cols.append(column(_apply(A, b, q3, True), _apply(A, b, v3, False), zero, zero))
+    return torch.stack(cols, dim=1)
+
+
 @dataclass
 class Named:
     """A canonical generator: its name, the object, and how far it was from the ideal form.
@@ -225,93 +256,6 @@ class Named:
     generator: Generator
     coefficients: Tensor
     deviation: float
-
-
-def _axis_name(u: Tensor, tol: float, prefix: str, names: list[str]) -> str | None:
-    i = int(u.abs().argmax())
-    if abs(float(u[i])) >= 1.0 - tol and float(u.abs().sum() - u[i].abs()) <= tol:
-        return names[i]
-    return None
-
-
-def _classify(
-    layout: Layout, A: Tensor, b: Tensor, tau: float, ell: float, T: float, tol: float
-) -> tuple[str | None, Tensor, Tensor, float, Group | None, float]:
-    """Name and canonical ``(A, b, tau)`` of one common affine part; ``None`` if generic."""
-    d = layout.d
-    nA, nb, nt = float(A.norm()), float(b.norm()) / ell, abs(tau) / T
-    total = math.sqrt(nA * nA + nb * nb + nt * nt)
-    small = tol * total
-    zero_A, zero_b = torch.zeros_like(A), torch.zeros_like(b)
-    if nA <= small and nt <= small:  # translation / shift
-        u = b / b.norm()
-        u = u * (1.0 if float(u[int(u.abs().argmax())]) > 0 else -1.0)
-        dev = (nA + nt) / total
-        if layout.particles:
-            nm = _axis_name(u, tol, "translation", axis_names("translation", d))
-            group = Translation(d) if nm is not None else None
-            return nm or f"translation_along{fmt_vector(u)}", zero_A, u, 0.0, group, dev
-        nm = _axis_name(u, tol, "shift", [f"shift_{i}" for i in range(d)])
-        u = u / u.abs().max()
-        return nm or f"shift{fmt_vector(u)}", zero_A, u, 0.0, None, dev
-    if nA <= small and nb <= small:  # time shift
-        return "time", zero_A, zero_b, 1.0, TimeShift(), (nA + nb) / total
-    if nt > small:
-        return None, A, b, tau, None, 0.0
-    sym, skew = 0.5 * (A + A.T), 0.5 * (A - A.T)
-    if float(sym.norm()) <= tol * nA:
-        return _rotation(layout, skew, b, ell, tol, (float(sym.norm()) + nt) / total)
-    trace = float(torch.trace(A)) / d
-    if float((A - trace * torch.eye(d, dtype=A.dtype)).norm()) <= tol * nA:
-        dev = float((A - trace * torch.eye(d, dtype=A.dtype)).norm()) / nA
-        eye, c = torch.eye(d, dtype=A.dtype), -b / trace
-        name = "dilation" if float(c.norm()) <= tol * ell else f"dilation(center={fmt_vector(c)})"
-        return name, eye, -c, 0.0, None, dev
-    return None, A, b, tau, None, 0.0
-
-
-def _rotation(
-    layout: Layout, skew: Tensor, b: Tensor, ell: float, tol: float, dev: float
-) -> tuple[str | None, Tensor, Tensor, float, Group | None, float]:
-    d = layout.d
-    if not layout.particles or d > 3:
-        i, j = divmod(int(skew.abs().argmax()), d)
-        i, j = min(i, j), max(i, j)
-        plane = torch.zeros_like(skew)
-        plane[j, i], plane[i, j] = 1.0, -1.0
-        s = float(skew[j, i])
-        if float((skew - s * plane).norm()) > tol * float(skew.norm()) or float(b.norm()) > tol * ell:
-            return None, skew, b, 0.0, None, 0.0
-        if layout.particles:
-            return f"rotation_{i}{j}", plane, 0 * b, 0.0, Rotation(d), dev
-        return f"rotation_q{i}q{j}", plane, 0 * b, 0.0, None, dev
-    if d == 2:
-        theta = float(skew[1, 0])
-        A, b = skew / theta, b / theta
-        J = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=b.dtype)  # c = J^-1 (-b) = J b
-        c = -(J @ b)
-        if float(c.norm()) <= tol * ell:
-            return "rotation", A, 0 * b, 0.0, Rotation(2), dev
-        return f"rotation(center={fmt_vector(c)})", A, b, 0.0, None, dev
-    w = torch.stack([skew[2, 1], skew[0, 2], skew[1, 0]])
-    nw = w.norm()
-    first = next(i for i in range(3) if abs(float(w[i])) > tol * float(nw))
-    sign = 1.0 if float(w[first]) > 0 else -1.0
-    w, A, b = w * sign / nw, skew * sign / nw, b * sign / nw
-    pitch = float(w @ b)
-    b_perp = b - pitch * w
-    point = torch.linalg.cross(w, b_perp)
-    axis = _axis_name(w, tol, "rotation", ["rotation_x", "rotation_y", "rotation_z"])
-    rot = axis or f"rotation_about{fmt_vector(w)}"
-    through = float(b_perp.norm()) > tol * ell
-    if abs(pitch) > tol * ell:
-        name = f"screw(axis={fmt_vector(w)}, pitch={pitch:.4g})"
-        if through:
-            name = name[:-1] + f", through={fmt_vector(point)})"
-        return name, A, b, 0.0, None, dev
-    if through:
-        return f"{rot}(through={fmt_vector(point)})", A, b_perp, 0.0, None, dev
-    return rot, A, 0 * b, 0.0, (Rotation(3) if axis else None), dev
 
 
 def _particlewise_xi(A: Tensor, b: Tensor, shape: tuple[int, ...]):  # noqa: ANN202
@@ -392,7 +336,7 @@ def name_rows(
             coeffs = row / tau
         if common is not None:
             which, A0, b0 = common
-            name, A1, b1, tau1, group, dev = _classify(layout, A0, b0, tau, ell, T, tol)
+            name, A1, b1, tau1, group, dev = classify(layout, A0, b0, tau, ell, T, tol)
             if name is not None:
                 A = torch.zeros_like(A) if which is not None else A1.expand_as(A).clone()
                 b = torch.zeros_like(b) if which is not None else b1.expand_as(b).clone()
@@ -408,9 +352,7 @@ def name_rows(
             coeffs = row / float(row[int(scaled.abs().argmax())])
             cust, tau, A, b = layout.split(coeffs)
         if layout.affine and common is not None and common[0] is None and not nonzero_c:
-            gen = Generator.linear(
-                name, A[0], b[0] if bool((b[0] != 0).any()) else None, tau=tau
-            )
+            gen = Generator.linear(name, A[0], b[0] if bool((b[0] != 0).any()) else None, tau=tau)
         else:
             gen = _combine(layout, customs, cust, tau, A, b, name)
         gen.group = group

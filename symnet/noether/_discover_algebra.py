@@ -168,7 +168,10 @@ def vector_field_algebra(gens: Sequence[Generator], q: Tensor) -> LieAlgebra:
 
 
 def poisson_algebra(
-    names: Sequence[str], charges: Sequence[Callable[[Tensor, Tensor], Tensor]], q: Tensor, p: Tensor
+    names: Sequence[str],
+    charges: Sequence[Callable[[Tensor, Tensor], Tensor]],
+    q: Tensor,
+    p: Tensor,
 ) -> LieAlgebra:
     """Poisson brackets of charges ``Q(q, p) -> (B,)`` at states ``(q, p)``, shape ``(B, *S)``.
 

@@ -181,7 +181,9 @@ def _radial(shape: tuple[int, ...]) -> Basis:
     qn, _ = _var_names(shape)
     if len(shape) == 2:
         N = shape[0]
-        names = [f"{qn[i * d + a]}/|q{'' if N == 1 else i + 1}|" for i in range(N) for a in range(d)]
+        names = [
+            f"{qn[i * d + a]}/|q{'' if N == 1 else i + 1}|" for i in range(N) for a in range(d)
+        ]
     else:
         names = [f"{n}/|q|" for n in qn]
 

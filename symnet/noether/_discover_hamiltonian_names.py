@@ -81,10 +81,10 @@ def _new_direction(vecs: Tensor, accepted: list[Tensor], tol: float = 1e-6) -> i
 
 
 def _point_fn(gen: Generator) -> Callable[[Tensor, Tensor], Tensor]:
-    def Q(q: Tensor, p: Tensor) -> Tensor:
+    def charge_fn(q: Tensor, p: Tensor) -> Tensor:
         return (p * gen.xi(q)).reshape(q.shape[0], -1).sum(1)
 
-    return Q
+    return charge_fn
 
 
 def _point_charges(
@@ -119,10 +119,10 @@ def _point_charges(
 
 
 def _product_fn(f: Callable, g: Callable) -> Callable[[Tensor, Tensor], Tensor]:
-    def Q(q: Tensor, p: Tensor) -> Tensor:
+    def charge_fn(q: Tensor, p: Tensor) -> Tensor:
         return f(q, p) * g(q, p)
 
-    return Q
+    return charge_fn
 
 
 def _independent(F: Tensor, order: list[int], rtol: float = 1e-8) -> list[int]:
@@ -143,17 +143,17 @@ def _independent(F: Tensor, order: list[int], rtol: float = 1e-8) -> list[int]:
 
 
 def _template_fn(fn: Callable, alpha: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
-    def Q(q: Tensor, p: Tensor) -> Tensor:
+    def charge_fn(q: Tensor, p: Tensor) -> Tensor:
         return fn(q, p) @ alpha.to(q)
 
-    return Q
+    return charge_fn
 
 
 def _basis_fn(basis: Basis, idx: list[int], c: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
-    def Q(q: Tensor, p: Tensor) -> Tensor:
+    def charge_fn(q: Tensor, p: Tensor) -> Tensor:
         return basis.fn(q, p)[:, idx] @ c.to(q)
 
-    return Q
+    return charge_fn
 
 
 def name_charges(
@@ -226,8 +226,10 @@ def name_charges(
         if j is None:
             continue
         alpha = torch.linalg.lstsq(Tv, vecs[:, j : j + 1], driver="gelsd").solution[:, 0]
-        lead = 0 if abs(float(alpha[0])) > 1e-8 * float(alpha.abs().max()) else int(
-            alpha.abs().argmax()
+        lead = (
+            0
+            if abs(float(alpha[0])) > 1e-8 * float(alpha.abs().max())
+            else int(alpha.abs().argmax())
         )
         alpha = alpha / alpha[lead]
         alpha = torch.where(alpha.abs() <= 1e-12, 0.0, alpha)

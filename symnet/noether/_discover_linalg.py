@@ -23,7 +23,6 @@ from torch import Tensor
 __all__ = ["Spectrum", "spectrum", "rref", "noise_level", "fmt_vector", "orthonormal_rows"]
 
 
-
 @dataclass
 class Spectrum:
     """Singular values of a stacked, normalized Lie-derivative matrix and the chosen cut.

@@ -214,7 +214,14 @@ class ChargeDiscovery(_Discovery):
         if not len(self):
             raise ValueError("nothing was found, so there is nothing to check")
         return check_charges(
-            self.H, list(self), q0, p0, dt=dt, steps=steps, method=method, field=field,
+            self.H,
+            list(self),
+            q0,
+            p0,
+            dt=dt,
+            steps=steps,
+            method=method,
+            field=field,
             tolerances=tolerances,
         )
 

@@ -212,53 +212,55 @@ def _run(
         # a plain callable is Hamilton's equations (q, p, t) -> (qdot, pdot) here, not the
         # acceleration field that rollout takes a plain callable for
         field = HamiltonianField(field)
-    bar = _progress(progress, 4 + len(sym.discrete))
-    coarse = rollout(field, q, v, dt=dt, steps=steps, method=method, t0=t0)
-    bar.update()
-    fine = rollout(field, q, v, dt=dt / 2, steps=2 * steps, method=method, t0=t0)
-    bar.update()
-
-    gens = sym.generators
-    cv_coarse = _evaluate(f64, gens, coarse.q, coarse.v, coarse.t, values, fname)
-    cv_fine = _evaluate(f64, gens, fine.q, fine.v, fine.t, values, fname)
-    bar.update()
-    gen_rng = torch.Generator().manual_seed(seed)
-    finite = _finite_errors(f64, sym.generators, q, v, t_init, n_elements, gen_rng)
-    bar.update()
-
-    rows: list[Row] = []
-    charges: dict[str, Tensor] = {}
-    for gen, cc, cf in zip(gens, cv_coarse, cv_fine, strict=True):
-        drift_c, _ = _drift(cc)
-        drift_f, scale = _drift(cf)
-        integral = _simpson_cumulative(cf.rate, dt / 2)
-        change = cf.charge[::2] - cf.charge[0]
-        balance = ((change - integral).abs().amax(dim=0) / scale).max().item()
-        inv = max(cc.invariance_error.max().item(), cf.invariance_error.max().item())
-        fin = finite[gen.name]
-        ev = Evidence(inv, fin, drift_c.max().item(), drift_f.max().item(), balance, order)
-        verdict, reason = decide(ev, tol)
-        rows.append(
-            Row(
-                group=repr(gen.group) if gen.group is not None else None,
-                generator=gen.name,
-                charge=charge_label(gen),
-                invariance_error=inv,
-                finite_error=fin,
-                drift=ev.drift,
-                drift_half=ev.drift_half,
-                measured_order=ev.measured_order,
-                order=order,
-                balance_residual=balance,
-                verdict=verdict,
-                reason=reason,
-            )
-        )
-        charges[gen.name] = cc.charge
-    for group in sym.discrete:
-        rows.append(check_discrete(f64, field, group, q, v, t0, dt, steps, method, tol, gen_rng))
+    # closed on errors too, so that an error message does not land on the bar's line
+    with _progress(progress, 4 + len(sym.discrete)) as bar:
+        coarse = rollout(field, q, v, dt=dt, steps=steps, method=method, t0=t0)
         bar.update()
-    bar.close()
+        fine = rollout(field, q, v, dt=dt / 2, steps=2 * steps, method=method, t0=t0)
+        bar.update()
+
+        gens = sym.generators
+        cv_coarse = _evaluate(f64, gens, coarse.q, coarse.v, coarse.t, values, fname)
+        cv_fine = _evaluate(f64, gens, fine.q, fine.v, fine.t, values, fname)
+        bar.update()
+        gen_rng = torch.Generator().manual_seed(seed)
+        finite = _finite_errors(f64, sym.generators, q, v, t_init, n_elements, gen_rng)
+        bar.update()
+
+        rows: list[Row] = []
+        charges: dict[str, Tensor] = {}
+        for gen, cc, cf in zip(gens, cv_coarse, cv_fine, strict=True):
+            drift_c, _ = _drift(cc)
+            drift_f, scale = _drift(cf)
+            integral = _simpson_cumulative(cf.rate, dt / 2)
+            change = cf.charge[::2] - cf.charge[0]
+            balance = ((change - integral).abs().amax(dim=0) / scale).max().item()
+            inv = max(cc.invariance_error.max().item(), cf.invariance_error.max().item())
+            fin = finite[gen.name]
+            ev = Evidence(inv, fin, drift_c.max().item(), drift_f.max().item(), balance, order)
+            verdict, reason = decide(ev, tol)
+            rows.append(
+                Row(
+                    group=repr(gen.group) if gen.group is not None else None,
+                    generator=gen.name,
+                    charge=charge_label(gen),
+                    invariance_error=inv,
+                    finite_error=fin,
+                    drift=ev.drift,
+                    drift_half=ev.drift_half,
+                    measured_order=ev.measured_order,
+                    order=order,
+                    balance_residual=balance,
+                    verdict=verdict,
+                    reason=reason,
+                )
+            )
+            charges[gen.name] = cc.charge
+        for group in sym.discrete:
+            rows.append(
+                check_discrete(f64, field, group, q, v, t0, dt, steps, method, tol, gen_rng)
+            )
+            bar.update()
     return NoetherReport(
         rows=rows,
         charges=charges,
@@ -274,10 +276,13 @@ def _run(
 
 
 class _NoBar:
-    def update(self, n: int = 1) -> None:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         pass
 
-    def close(self) -> None:
+    def update(self, n: int = 1) -> None:
         pass
 
 

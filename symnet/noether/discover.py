@@ -36,63 +36,19 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from symnet._util import cast_callable, check_tensor, format_shape, with_time
+from symnet._util import cast_callable
 from symnet.groups import Generator
-from symnet.noether._discover_affine import Layout, affine_columns, name_rows
-from symnet.noether._discover_algebra import poisson_algebra, vector_field_algebra
-from symnet.noether._discover_hamiltonian import bracket_terms, build_basis
-from symnet.noether._discover_hamiltonian_names import name_charges
+from symnet.noether._discover_affine import Layout, affine_columns, field_matrix, name_rows
+from symnet.noether._discover_algebra import vector_field_algebra
+from symnet.noether._discover_inputs import ALGEBRA_STATES, check_options, rms_norm, states, times
 from symnet.noether._discover_linalg import noise_level, rref, spectrum
-from symnet.noether._discover_result import ChargeDiscovery, SymmetryDiscovery
+from symnet.noether._discover_phase import discover_hamiltonian
+from symnet.noether._discover_result import SymmetryDiscovery
 from symnet.noether._quantities import gradients, lagrangian_charge_values
 
 __all__ = ["discover", "discover_hamiltonian"]
 
 LAGRANGIAN_FAMILIES = ("affine",)
-_ALGEBRA_STATES = 64
-
-
-def _states(q: Any, v: Any, names: tuple[str, str], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    check_tensor(q, names[0], ndim_min=2)
-    check_tensor(v, names[1], ndim_min=2)
-    if q.shape != v.shape:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same shape (B, *S), got "
-            f"{format_shape(q.shape)} and {format_shape(v.shape)}"
-        )
-    if q.dim() not in (2, 3):
-        raise ValueError(
-            f"{names[0]} must have shape (B, N, d) (particles) or (B, n) (generalized "
-            f"coordinates), got {format_shape(q.shape)}"
-        )
-    return q.detach().to(dtype).clone(), v.detach().to(dtype).clone()
-
-
-def _time(t: Any, B: int, dtype: torch.dtype) -> Tensor:
-    if t is None:
-        return torch.zeros(B, dtype=dtype)
-    t = torch.as_tensor(t, dtype=dtype)
-    if t.dim() == 0:
-        return t.expand(B).clone()
-    if t.shape != (B,):
-        raise ValueError(f"t must be a scalar or have shape ({B},), got {format_shape(t.shape)}")
-    check_tensor(t, "t")
-    return t
-
-
-def _check_options(threshold: float | None, max_relative: float, min_gap: float) -> None:
-    if threshold is not None and not (0 < threshold < 1):
-        raise ValueError(f"threshold must lie in (0, 1) (relative to sigma_max), got {threshold}")
-    if not 0 < max_relative < 1:
-        raise ValueError(f"max_relative must lie in (0, 1), got {max_relative}")
-    if not min_gap >= 1:
-        raise ValueError(f"min_gap must be >= 1, got {min_gap}")
-
-
-def _rms_norm(x: Tensor) -> float:
-    """Root mean square of the per-particle (last axis) Euclidean norms, or 1 if zero."""
-    val = float(x.pow(2).sum(-1).mean().sqrt())
-    return val if val > 0 and math.isfinite(val) else 1.0
 
 
 def _normalize_rows(M: Tensor, T: Tensor, m: int) -> Tensor:
@@ -106,9 +62,34 @@ def _normalize_rows(M: Tensor, T: Tensor, m: int) -> Tensor:
     return M[keep] / r[keep, None]
 
 
+def _canonical_rows(null: Tensor, trivial: Tensor, order: list[int], noise: float) -> Tensor:
+    """RREF rows spanning ``null`` modulo ``trivial`` (combinations with a vanishing field).
+
+    The reduced row echelon form of ``null`` and ``trivial`` together, in
+    pivot ``order``; rows are kept greedily when independent of the kept
+    ones and ``trivial``, so that a custom field repeating an affine one is
+    reported once, under the name that comes first in ``order``.
+    """
+    tol = min(max(10 * noise, 1e-8), 0.3)
+    if trivial.shape[0] == 0 or null.shape[0] == 0:
+        return rref(null, order, tol=tol)
+    rows = rref(torch.cat([null, trivial]), order, tol=tol)
+    kept: list[Tensor] = []
+    for row in rows:
+        basis = torch.cat([trivial, *(r[None] for r in kept)])
+        Qb = torch.linalg.qr(basis.T).Q
+        if float((row - Qb @ (Qb.T @ row)).norm()) > 1e-6 * float(row.norm()):
+            kept.append(row)
+        if len(kept) == null.shape[0]:
+            break
+    return torch.stack(kept) if kept else null[:0]
+
+
 def _parse_lagrangian_candidates(candidates: Any) -> tuple[bool, list[Generator]]:
-    items = [candidates] if isinstance(candidates, (str, Generator)) or callable(candidates) else (
-        list(candidates) if isinstance(candidates, Sequence) else None
+    items = (
+        [candidates]
+        if isinstance(candidates, (str, Generator)) or callable(candidates)
+        else (list(candidates) if isinstance(candidates, Sequence) else None)
     )
     if not items:
         raise ValueError(
@@ -176,8 +157,8 @@ def discover(
         One ``(A, b)`` per particle (distinguishable particles) instead of
         one for all.
     threshold : float, optional
-        Fixed relative cut on the singular values; default: the largest gap
-        in ``log sigma``.
+        Fixed cut on the relative singular values ``sigma / sigma_max``;
+        default: automatic (see Notes).
     time : bool
         Include a time shift (``tau = 1``) among the candidates.
     max_relative : float
@@ -206,6 +187,23 @@ def discover(
 
     Notes
     -----
+    Rows of ``M`` are divided by the norm of the absolute values of their
+    terms, so a singular value is the root mean square over the states of a
+    relative Lie derivative (``1e-16`` for an exact symmetry in float64).
+    The automatic cut lies at a gap of at least ``min_gap`` in ``log sigma``
+    with everything below it under ``max_relative``. On an exact model that
+    is the largest gap (exact symmetries at round-off, ``gap`` about 1e13 or
+    more); on a learned model several cuts may qualify (exact symmetries such
+    as time when the model ignores ``t``, approximate ones well separated
+    from the rest), and the highest is used so that the approximate ones are
+    reported too, each with its own relative singular value
+    (:attr:`SymmetryDiscovery.relative`).
+
+    The nullspace basis is made canonical by a reduced row echelon form that
+    pivots on custom, so(d), time, dilation, symmetric and translation
+    coordinates: translations come out separated and along the axes when
+    all are symmetries, rotations in the standard so(d) basis.
+
     Only exact invariance counts: a quasi-symmetry (``delta L = dF/dt``,
     e.g. a rotation about the field axis of a charge in a magnetic field in
     the Landau gauge, or a Galilean boost) is not found by the affine
@@ -220,17 +218,19 @@ def discover(
     >>> sys = TwoBodySpring()
     >>> q, v = sys.sample_states(64, torch.Generator().manual_seed(0))
     >>> found = discover(sys.lagrangian, q, v)
-    >>> found.names
-    ['rotation_x', 'rotation_y', 'rotation_z', 'time', 'translation_x', 'translation_y', 'translation_z']
+    >>> found.names[:3]
+    ['translation_x', 'translation_y', 'translation_z']
+    >>> found.names[3:]
+    ['rotation_x', 'rotation_y', 'rotation_z', 'time']
     >>> found.gap > 1e6
     True
     """
     if not callable(L):
         raise TypeError(f"L must be callable, got {type(L).__name__}")
-    _check_options(threshold, max_relative, min_gap)
-    q, v = _states(q, qdot, ("q", "qdot"), dtype)
+    check_options(threshold, max_relative, min_gap)
+    q, v = states(q, qdot, ("q", "qdot"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
-    tt = _time(t, B, dtype)
+    tt = times(t, B, dtype)
     affine, customs = _parse_lagrangian_candidates(candidates)
     if particlewise and not (affine and len(S) == 2):
         raise ValueError("particlewise=True needs the 'affine' family and q of shape (B, N, d)")
@@ -250,8 +250,8 @@ def discover(
         terms.append(cv.rate_scale[:, None])
         scales.append(1.0)
     q3, v3 = q.reshape(B, -1, S[-1]), v.reshape(B, -1, S[-1])
-    ell = _rms_norm(q3)
-    T_unit = ell / _rms_norm(v3) if float(v3.abs().max()) > 0 else 1.0
+    ell = rms_norm(q3)
+    T_unit = ell / rms_norm(v3) if float(v3.abs().max()) > 0 else 1.0
     if time:
         cols.append(grads.dt[:, None])
         terms.append(grads.dt.abs()[:, None])
@@ -266,15 +266,18 @@ def discover(
     M = torch.cat(cols, dim=1).detach() * s
     T = torch.cat(terms, dim=1).detach() * s
     Mn = _normalize_rows(M, T, m)
-    spec = spectrum(Mn, threshold=threshold, max_relative=max_relative, min_gap=min_gap)
+    # candidates whose combined (prolonged) field vanishes on the samples are no symmetry
+    G = field_matrix(layout, customs, q, v, tt) * s
+    _, sg, Vg = torch.linalg.svd(G, full_matrices=False)
+    rank = int((sg > 1e-10 * float(sg[0])).sum())
+    Q = Vg[:rank].T  # (m, rank): orthonormal basis of the nontrivial coefficients
+    spec = spectrum(Mn @ Q, threshold=threshold, max_relative=max_relative, min_gap=min_gap)
     noise = noise_level(spec.gap)
-    rows = rref(spec.null_basis, layout.order(), tol=min(max(10 * noise, 1e-8), 0.3))
+    rows = _canonical_rows(spec.null_basis @ Q.T, Vg[rank:], layout.order(), noise)
     if rows.shape[0]:
         big = rows.abs().amax(dim=1, keepdim=True)
         rows = torch.where(rows.abs() <= min(10 * noise, 1e-6) * big, 0.0, rows)
-    named = name_rows(
-        layout, rows * s, customs, ell, T_unit, tol=min(max(10 * noise, 1e-6), 0.2)
-    )
+    named = name_rows(layout, rows * s, customs, ell, T_unit, tol=min(max(10 * noise, 1e-6), 0.2))
     top = float(spec.singular_values[0]) if float(spec.singular_values[0]) > 0 else 1.0
     relative, deviation, coefficients, gens = {}, {}, {}, []
     for item in named:
@@ -285,11 +288,12 @@ def discover(
         deviation[gen.name] = item.deviation
         coefficients[gen.name] = item.coefficients
         gens.append(gen)
-    algebra = vector_field_algebra(gens, q[:_ALGEBRA_STATES])
+    algebra = vector_field_algebra(gens, q[:ALGEBRA_STATES])
     parts = (["affine" + (" (particlewise)" if particlewise else "")] if affine else []) + [
         g.name for g in customs
     ]
-    desc = ", ".join(parts) + (" + time" if time else "") + f" ({m} coefficients)"
+    desc = ", ".join(parts) + (" + time" if time else "") + f" ({m} coefficients"
+    desc += f", rank {rank})" if rank < m else ")"
     return SymmetryDiscovery(
         gens,
         L=L,
@@ -303,130 +307,4 @@ def discover(
         algebra=algebra,
         candidates=desc,
         n_states=Mn.shape[0],
-    )
-
-
-def discover_hamiltonian(
-    H: Callable,
-    q: Tensor,
-    p: Tensor,
-    candidates: str | Sequence[str | Callable | tuple[str, Callable]] = ("affine", "quadratic"),
-    *,
-    t: Tensor | float | None = None,
-    threshold: float | None = None,
-    max_relative: float = 0.05,
-    min_gap: float = 10.0,
-    dtype: torch.dtype = torch.float64,
-) -> ChargeDiscovery:
-    """Find conserved charges ``Q(q, p)`` of ``H``: the nullspace of ``c -> {sum c_k f_k, H}``.
-
-    Parameters
-    ----------
-    H : callable or nn.Module
-        ``H(q, p)`` or ``H(q, p, t)`` returning shape ``(B,)``.
-    q, p : Tensor
-        Sample states, shape ``(B, N, d)`` or ``(B, n)``; ``B`` at least the
-        number ``K`` of candidate functions (a few times more is better).
-    candidates : str or sequence
-        Families (``"affine"``: point-symmetry charges ``p . (A q + b)``;
-        ``"linear"``, ``"quadratic"``, ``"cubic"``: monomials of ``(q, p)``;
-        ``"radial"``: ``q_i / |q_i|``) and custom functions ``f(q, p) ->
-        (B,)`` or ``(name, f)`` pairs. Linear dependencies among them are
-        removed. The Runge-Lenz vector of Kepler needs ``"cubic"`` and
-        ``"radial"``; the Fradkin tensor of the oscillator ``"quadratic"``.
-    t : Tensor or float, optional
-        Time of the samples (for ``H(q, p, t)``); charges are time-independent.
-    threshold, max_relative, min_gap, dtype
-        As in :func:`discover`.
-
-    Returns
-    -------
-    ChargeDiscovery
-        A list of named :class:`Charge` callables (``P_x``, ``L_z``,
-        ``runge_lenz_x``, ``fradkin_xy``, ``H``, ``charge_k``) with the
-        spectrum, the Poisson algebra, a report (``str``) and ``check(...)``
-        (rollouts, drift, balance law, verdicts).
-
-    Raises
-    ------
-    ValueError
-        Bad shapes, NaN/inf states, unknown family names, too few states.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from symnet.noether import discover_hamiltonian
-    >>> from symnet.systems import IsotropicOscillator
-    >>> sys = IsotropicOscillator()
-    >>> q, v = sys.sample_states(200, torch.Generator().manual_seed(0))
-    >>> found = discover_hamiltonian(sys.hamiltonian, q, sys.momentum(q, v))
-    >>> found.names
-    ['L', 'fradkin_xx', 'fradkin_xy', 'fradkin_yy']
-    """
-    if not callable(H):
-        raise TypeError(f"H must be callable, got {type(H).__name__}")
-    _check_options(threshold, max_relative, min_gap)
-    q, p = _states(q, p, ("q", "p"), dtype)
-    B, S = q.shape[0], tuple(q.shape[1:])
-    tt = _time(t, B, dtype)
-    items = [candidates] if isinstance(candidates, str) or callable(candidates) else candidates
-    if not isinstance(items, Sequence) or not items:
-        raise ValueError(f"candidates must name at least one family, got {candidates!r}")
-    basis = build_basis(list(items), S)
-    K = basis.size
-    if B < K:
-        raise ValueError(
-            f"{K} candidate functions need at least {K} sample states (a few times more is "
-            f"better); got B={B}"
-        )
-    Hc = cast_callable(H, dtype)
-    Ht = with_time(Hc, 2)
-    grads = gradients(Hc, q, p, tt, "H")
-    F, a, b = bracket_terms(basis.fn, q, p, grads.dq, grads.dv)
-    F, a, b = F.detach(), a.detach(), b.detach()
-    if not bool(torch.isfinite(F).all()):
-        raise ValueError("candidate functions are not finite at some sample states (q = 0?)")
-    rms = F.pow(2).mean(0).sqrt()
-    s = torch.where(rms > 0, 1.0 / rms.clamp_min(1e-300), 0.0)
-    M, T, Fs = (a - b) * s, (a.abs() + b.abs()) * s, F * s
-    r = T.norm(dim=1)
-    keep = r > 0
-    if int(keep.sum()) < K:
-        raise ValueError("too few sample states with a nonzero bracket; pass more, generic states")
-    Mn, Fk = M[keep] / r[keep, None], Fs[keep]
-    n = Fk.shape[0]
-    U, sig, Vh = torch.linalg.svd(Fk / math.sqrt(n), full_matrices=False)
-    rank = int((sig > 1e-8 * float(sig[0])).sum())
-    W = Vh[:rank].T / sig[:rank]  # (K, r): coefficients of unit-rms, orthonormal charges
-    spec = spectrum(Mn @ W, threshold=threshold, max_relative=max_relative, min_gap=min_gap)
-
-    def H0(q_: Tensor, p_: Tensor) -> Tensor:
-        return Ht(q_, p_, torch.zeros(q_.shape[0], dtype=q_.dtype))
-
-    charges = name_charges(
-        spec=spec,
-        U=U[:, :rank],
-        W=W,
-        s=s,
-        basis=basis,
-        q=q[keep],
-        p=p[keep],
-        H=H0,
-        Mw=Mn @ W,
-        noise=noise_level(spec.gap),
-        grads=(grads.dq[keep], grads.dv[keep]),
-    )
-    sub = slice(0, _ALGEBRA_STATES)
-    algebra = poisson_algebra([c.name for c in charges], [c.fn for c in charges], q[sub], p[sub])
-    names = [x if isinstance(x, str) else getattr(x, "__name__", "custom") for x in items]
-    return ChargeDiscovery(
-        charges,
-        H=H,
-        singular_values=spec.singular_values,
-        relative_singular_values=spec.relative,
-        threshold=spec.threshold,
-        gap=spec.gap,
-        algebra=algebra,
-        candidates=", ".join(map(str, names)) + f" ({K} functions, rank {rank})",
-        n_states=n,
     )

@@ -24,8 +24,8 @@ __all__ = ["Integrator"]
 class Integrator(abc.ABC):
     """Abstract base of the fixed-step integrators.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         Registry name (``method=`` in :func:`~symnet.mechanics.rollout`).
     order : int

@@ -33,12 +33,12 @@ __all__ = ["Dopri5"]
 class Dopri5(Integrator):
     """Adaptive Dormand-Prince 5(4) through torchdiffeq (order 5, not symplectic).
 
-    Options
-    -------
-    rtol, atol : float, default 1e-7 and 1e-9
-        Relative and absolute local error tolerances.
-    max_num_steps : int, default 2**31 - 1
-        Internal steps allowed between two grid points.
+    Parameters
+    ----------
+    **options
+        ``rtol`` and ``atol`` (float, default 1e-7 and 1e-9): relative and
+        absolute local error tolerances; ``max_num_steps`` (int, default
+        2**31 - 1): internal steps allowed between two grid points.
     """
 
     name = "dopri5"

@@ -51,13 +51,13 @@ def _inf_norm(x: Tensor) -> float:
 class ImplicitMidpoint(Integrator):
     """Implicit midpoint rule by fixed-point iteration (order 2, symplectic).
 
-    Options
-    -------
-    tol : float, optional
-        Relative tolerance of the fixed-point iteration; default
-        ``100 * eps`` of the dtype (2.2e-14 in float64, 1.2e-5 in float32).
-    max_iter : int, default 100
-        Iterations allowed per step before :class:`ConvergenceError`.
+    Parameters
+    ----------
+    **options
+        ``tol`` (float, default ``100 * eps`` of the dtype: 2.2e-14 in float64,
+        1.2e-5 in float32): relative tolerance of the fixed-point iteration;
+        ``max_iter`` (int, default 100): iterations allowed per step before
+        :class:`~symnet.mechanics.ConvergenceError`.
     """
 
     name = "implicit_midpoint"

@@ -1,0 +1,272 @@
+"""Rollout metrics: energy drift, relative state error, and the chaos floor.
+
+- :func:`energy_drift`: the *true* energy evaluated along a predicted and
+  along the true trajectory. Its mean squared difference is the "energy MSE"
+  of Greydanus et al. (2019); its final-time difference relative to a scale
+  (the maximum potential 29.4 of the double pendulum) is the number of
+  Cranmer et al. (2020).
+- :func:`state_error`: ``|x_pred - x_true| / (|x_pred| + |x_true|)`` over
+  time, ``x = (q, v)`` (the relative error of Finzi et al. 2020).
+- :func:`chaos_floor`: the state error between the true trajectory and the
+  true trajectory from an initial state moved by a relative ``eps``. In a
+  chaotic system this grows exponentially; a model's state error below it at
+  a given time says nothing about the model, only about the system.
+- :func:`simulate`: no-grad rollouts of a model or a system, recorded every
+  ``substeps`` integration steps.
+
+References
+----------
+S. Greydanus, M. Dzamba, J. Yosinski, "Hamiltonian Neural Networks",
+NeurIPS (2019). M. Cranmer et al., "Lagrangian Neural Networks" (2020).
+M. Finzi, K. A. Wang, A. G. Wilson, "Simplifying Hamiltonian and Lagrangian
+neural networks via explicit constraints", NeurIPS (2020).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["EnergyDrift", "chaos_floor", "energy_drift", "simulate", "state_error"]
+
+
+def _states(x: Any) -> tuple[Tensor, Tensor]:
+    """``(q, v)`` of shape (K, B, *S) from a Trajectory, Trajectories or a pair."""
+    if isinstance(x, tuple) and len(x) == 2:
+        return x
+    q = getattr(x, "q", None)
+    v = getattr(x, "v", None)
+    if v is None:
+        v = getattr(x, "qdot", None)
+    if not isinstance(q, Tensor) or not isinstance(v, Tensor):
+        raise TypeError(
+            "expected a symnet.mechanics.Trajectory, a symnet.systems.Trajectories or a "
+            f"(q, v) pair of tensors of shape (K, B, *S), got {type(x).__name__}"
+        )
+    return q, v
+
+
+def _along(fn: Callable, q: Tensor, v: Tensor) -> Tensor:
+    """``fn`` of states (K, B, *S), returning (K, B)."""
+    K, B = q.shape[:2]
+    out = fn(q.reshape(K * B, *q.shape[2:]), v.reshape(K * B, *v.shape[2:]))
+    return out.reshape(K, B)
+
+
+@dataclass(frozen=True)
+class EnergyDrift:
+    """The true energy along a predicted trajectory, against the true trajectory.
+
+    Attributes
+    ----------
+    difference : Tensor, shape (K, B)
+        ``E(predicted_k) - E(true_k)``.
+    mse : float
+        Mean of ``difference**2`` over time and trajectories.
+    final_relative : Tensor, shape (B,)
+        ``|E(predicted_K) - E(true_K)| / scale`` at the last time.
+    scale : Tensor, shape (B,)
+        The scale used.
+    """
+
+    difference: Tensor
+    mse: float
+    final_relative: Tensor
+    scale: Tensor
+
+    @property
+    def mean_final_relative(self) -> float:
+        """Mean of :attr:`final_relative` over the trajectories."""
+        return float(self.final_relative.mean())
+
+    def __repr__(self) -> str:
+        return (
+            f"EnergyDrift(mse={self.mse:.3e}, mean_final_relative={self.mean_final_relative:.3e}, "
+            f"B={self.difference.shape[1]})"
+        )
+
+
+def energy_drift(
+    energy: Callable[[Tensor, Tensor], Tensor],
+    predicted: Any,
+    true: Any,
+    *,
+    scale: float | Tensor | None = None,
+) -> EnergyDrift:
+    """Compare the true energy along a predicted and along the true trajectory.
+
+    Parameters
+    ----------
+    energy : callable
+        ``energy(q, v) -> (M,)`` for states of shape (M, *S), e.g. a system's
+        ``energy`` (``v`` velocities) or ``hamiltonian`` (``v`` momenta).
+    predicted, true : Trajectory, Trajectories or (q, v)
+        States of shape (K, B, *S) on the same time grid.
+    scale : float or Tensor of shape (B,), optional
+        Denominator of the final-time error; default ``|E(true_0)|`` per
+        trajectory (floored at 1e-12).
+
+    Returns
+    -------
+    EnergyDrift
+
+    Examples
+    --------
+    >>> import torch
+    >>> from symnet.systems import MassSpring
+    >>> sys = MassSpring()
+    >>> q, v = torch.ones(3, 2, 1), torch.zeros(3, 2, 1)
+    >>> energy_drift(sys.energy, (q, v), (q, v)).mse
+    0.0
+    """
+    qp, vp = _states(predicted)
+    qt, vt = _states(true)
+    if qp.shape != qt.shape:
+        raise ValueError(f"predicted and true states differ in shape: {qp.shape} vs {qt.shape}")
+    with torch.no_grad():
+        e_pred, e_true = _along(energy, qp, vp), _along(energy, qt, vt)
+        diff = e_pred - e_true
+        if scale is None:
+            s = e_true[0].abs().clamp_min(1e-12)
+        else:
+            s = torch.as_tensor(scale, dtype=diff.dtype).expand(diff.shape[1])
+        return EnergyDrift(diff, float((diff**2).mean()), diff[-1].abs() / s, s)
+
+
+def state_error(predicted: Any, true: Any) -> Tensor:
+    """Relative state error over time, ``|x_p - x_t| / (|x_p| + |x_t|)`` with ``x = (q, v)``.
+
+    Parameters
+    ----------
+    predicted, true : Trajectory, Trajectories or (q, v)
+        States of shape (K, B, *S).
+
+    Returns
+    -------
+    Tensor, shape (K, B)
+        In [0, 1]; 0 where both states agree (0/0 counts as 0).
+    """
+    qp, vp = _states(predicted)
+    qt, vt = _states(true)
+    with torch.no_grad():
+        xp = torch.cat([qp.flatten(2), vp.flatten(2)], -1)
+        xt = torch.cat([qt.flatten(2), vt.flatten(2)], -1)
+        num = (xp - xt).norm(dim=-1)
+        den = xp.norm(dim=-1) + xt.norm(dim=-1)
+        return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), 0.0)
+
+
+def simulate(
+    dynamics: Any,
+    q0: Tensor,
+    v0: Tensor,
+    *,
+    dt: float,
+    steps: int,
+    method: str = "rk4",
+    substeps: int = 1,
+    t0: float = 0.0,
+) -> Any:
+    """Roll out a model or a system without recording gradients.
+
+    Parameters
+    ----------
+    dynamics : model, System, VectorField or callable
+        A model of :mod:`symnet.models` (its ``field``), a
+        :class:`symnet.systems.System` (its closed-form ``acceleration``), or
+        anything :func:`symnet.mechanics.rollout` takes.
+    q0, v0 : Tensor, shape (B, *S)
+        Initial state (velocities, or momenta for a first-order field).
+    dt : float
+        Time between recorded states.
+    steps : int
+        Recorded steps.
+    method : str
+        Integrator.
+    substeps : int
+        Integration steps per recorded step (of size ``dt / substeps``).
+    t0 : float
+        Initial time.
+
+    Returns
+    -------
+    Trajectory
+        ``q``, ``v`` of shape (steps + 1, B, *S), ``t`` of shape (steps + 1, B).
+    """
+    from symnet.mechanics import SecondOrderField, Trajectory, rollout
+    from symnet.systems import System
+
+    if isinstance(dynamics, System):
+        field = SecondOrderField(
+            dynamics.acceleration, velocity_dependent=dynamics.velocity_dependent
+        )
+    else:
+        field = getattr(dynamics, "field", dynamics)
+    with torch.no_grad():
+        traj = rollout(
+            field, q0, v0, dt=dt / substeps, steps=steps * substeps, method=method, t0=t0
+        )
+    k = slice(None, None, substeps)
+    return Trajectory(traj.t[k], traj.q[k], traj.v[k], traj.method, dt)
+
+
+def chaos_floor(
+    dynamics: Any,
+    q0: Tensor,
+    v0: Tensor,
+    *,
+    dt: float,
+    steps: int,
+    eps: float = 1e-6,
+    method: str = "rk4",
+    substeps: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """State error between two true trajectories whose initial states differ by ``eps``.
+
+    The initial state ``x0 = (q0, v0)`` of every trajectory is moved by
+    ``eps |x0|`` along a random unit direction; both are integrated with the
+    same method and step. No model can be judged on a state error below this
+    floor: it measures the system's sensitivity (and the integrator's), not
+    a model's.
+
+    Parameters
+    ----------
+    dynamics : System, model or field
+        The reference dynamics (see :func:`simulate`).
+    q0, v0 : Tensor, shape (B, *S)
+    dt, steps, method, substeps
+        As :func:`simulate`.
+    eps : float
+        Relative size of the perturbation.
+    generator : torch.Generator, optional
+        Source of the random directions.
+
+    Returns
+    -------
+    Tensor, shape (steps + 1, B)
+        :func:`state_error` along time (``eps / 2`` at ``t = 0``, about).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from symnet.systems import DoublePendulum
+    >>> sys = DoublePendulum()
+    >>> q0, v0 = sys.sample_states(4, torch.Generator().manual_seed(0))
+    >>> floor = chaos_floor(sys, q0, v0, dt=0.05, steps=100, eps=1e-8)
+    >>> bool(floor[-1].mean() > floor[0].mean() > 0)
+    True
+    """
+    x0 = torch.cat([q0.flatten(1), v0.flatten(1)], -1)
+    u = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    u = u / u.norm(dim=-1, keepdim=True)
+    dx = eps * x0.norm(dim=-1, keepdim=True) * u
+    n = q0[0].numel()
+    q1 = q0 + dx[:, :n].reshape(q0.shape)
+    v1 = v0 + dx[:, n:].reshape(v0.shape)
+    kw = {"dt": dt, "steps": steps, "method": method, "substeps": substeps}
+    return state_error(simulate(dynamics, q1, v1, **kw), simulate(dynamics, q0, v0, **kw))
