@@ -20,7 +20,9 @@
 Times are medians over ``--repeats`` after a warm-up, both libraries in the
 same process on the same inputs, one after the other.
 
-Run: ``.venv/bin/python benchmarks/bench_mechanics.py [--threads 2] [--repeats 7]``.
+Run: ``.venv/bin/python benchmarks/bench_mechanics.py [--threads 1] [--repeats 7]`` (one
+thread by default: on a shared two-core machine, two threads spin against each
+other and make small-tensor timings erratic).
 """
 
 from __future__ import annotations
@@ -173,7 +175,7 @@ def bench_rollout(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--peer-repeats", type=int, default=3, help="repeats of torchdyn's LNN")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""A charge ledger for a small CNN: which conservation laws does training keep?
+"""A charge ledger for a small CNN: which conservation laws does training keep.
 
 A small CNN (conv -> BatchNorm -> ReLU -> max-pool -> conv -> ReLU -> average
 pool -> linear) learns to tell three kinds of synthetic 8x8 images apart

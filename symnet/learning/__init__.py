@@ -19,16 +19,11 @@ Dynamics", ICLR 2021); adaptive optimizers break the laws (Tanaka and Kunin,
 
 from __future__ import annotations
 
+from symnet.learning.family import ParamSlice, SymmetryFamily
 from symnet.learning.find import SymmetrySet, find_symmetries
 from symnet.learning.ledger import ChargeLedger
 from symnet.learning.report import LearningReport, LedgerRow
-from symnet.learning.symmetry import (
-    CHARGE_FORMULAS,
-    KINDS,
-    ParameterSymmetry,
-    ParamSlice,
-    SymmetryFamily,
-)
+from symnet.learning.symmetry import CHARGE_FORMULAS, KINDS, ParameterSymmetry
 from symnet.learning.train import check_training
 
 __all__ = [

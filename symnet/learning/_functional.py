@@ -26,7 +26,6 @@ __all__ = [
     "NORM_TYPES",
     "split_batch",
     "cast_tree",
-    "call_model",
     "check_loss",
     "check_model",
     "LossProbe",
@@ -70,11 +69,6 @@ def cast_tree(x: Any, dtype: torch.dtype | None, device: torch.device | None = N
     if isinstance(x, Mapping):
         return {k: cast_tree(v, dtype, device) for k, v in x.items()}
     return x
-
-
-def call_model(model: nn.Module, args: tuple, kwargs: dict) -> Any:
-    """``model(*args, **kwargs)``."""
-    return model(*args, **kwargs)
 
 
 def check_loss(loss: Any) -> Tensor:
@@ -204,6 +198,9 @@ class LossProbe:
 
     def relative_lie_derivative(self, sym: ParameterSymmetry) -> float:
         """``|dL/deps| / (|grad L| |xi|)`` along ``sym``; 0 when ``xi`` vanishes."""
+        missing = [n for n in sym.family.params if n not in self.params]
+        if missing:
+            raise ValueError(f"{sym.name!r} acts on parameters the model lacks: {missing}")
         xi = sym.xi(self.params)
         xi_norm = math.sqrt(sum(float((t.double() ** 2).sum()) for t in xi.values()))
         if xi_norm == 0.0:

@@ -34,7 +34,7 @@ from torch import nn
 
 from symnet.learning._functional import NORM_TYPES
 from symnet.learning._trace import Graph, Node
-from symnet.learning.symmetry import ParamSlice, SymmetryFamily
+from symnet.learning.family import ParamSlice, SymmetryFamily
 
 __all__ = ["Candidate", "candidates", "softmax_loss"]
 

@@ -53,10 +53,6 @@ class Graph:
     calls: dict[str, int]
     method: str
 
-    def module(self, node: Node) -> nn.Module | None:
-        """The module a node calls, or None."""
-        return node.target if node.op == "module" else None
-
 
 def _shape(x: Any) -> tuple[int, ...] | None:
     return tuple(int(s) for s in x.shape) if isinstance(x, Tensor) else None

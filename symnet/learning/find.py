@@ -21,7 +21,8 @@ from torch import nn
 from symnet.learning._functional import LossProbe, check_model
 from symnet.learning._rules import candidates, softmax_loss
 from symnet.learning._trace import trace
-from symnet.learning.symmetry import ParameterSymmetry, SymmetryFamily
+from symnet.learning.family import SymmetryFamily
+from symnet.learning.symmetry import ParameterSymmetry
 
 __all__ = ["SymmetrySet", "find_symmetries"]
 
@@ -151,8 +152,8 @@ class SymmetrySet(Sequence[ParameterSymmetry]):
             return title + "\n  (the model's structure suggests no candidates)"
         widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        out = [title, fmt.format(*head), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line) for line in lines]
+        out = [title, fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
+        out += [fmt.format(*line).rstrip() for line in lines]
         out.append("")
         for f in self.families:
             first = next((m for m in f.members if not m.confirmed or not m.exact), f.members[0])

@@ -44,8 +44,9 @@ from torch import Tensor, nn
 
 from symnet.learning._functional import check_model
 from symnet.learning._recursion import Hyper, optimizer_kind, predict_linear, predict_quad
+from symnet.learning.family import SymmetryFamily
 from symnet.learning.report import LearningReport, LedgerRow, default_rtol
-from symnet.learning.symmetry import ParameterSymmetry, SymmetryFamily
+from symnet.learning.symmetry import ParameterSymmetry
 
 __all__ = ["ChargeLedger"]
 
@@ -58,6 +59,7 @@ class _Track:
         self.units = torch.tensor(units, dtype=torch.long)
         self.exact = all(family.members[u].exact for u in units)
         self.signs = family.signs
+        self.all_units = units == list(range(len(family)))
         self.observed: list[Tensor] = []
         self.magnitude: list[Tensor] = []
         self.residual: list[Tensor] = []
@@ -69,7 +71,9 @@ class _Track:
         self.start: dict[str, Tensor] = {}
 
     def pick(self, values: Tensor) -> Tensor:
-        return values.detach().cpu()[self.units]
+        """``values`` of all units (last axis) -> those tracked, on the CPU."""
+        values = values.detach().cpu()
+        return values if self.all_units else values[..., self.units]
 
 
 def _group_symmetries(symmetries: Iterable[Any]) -> list[_Track]:
@@ -153,13 +157,13 @@ class ChargeLedger:
     # ------------------------------------------------------------------ recording
     def _buffers(self, tr: _Track) -> dict[str, Tensor | None]:
         state = self.optimizer.state
-        return {n: state.get(self._all[n], {}).get("momentum_buffer") for n in tr.family.params}
+        return {n: state.get(self._all[n], {}).get("momentum_buffer") for n in tr.family._params}
 
     def _start(self, tr: _Track) -> None:
         fam = tr.family
         tr.observed.append(tr.pick(fam.charges(self._all)))
         tr.magnitude.append(tr.pick(fam.magnitudes(self._all)))
-        outside = [n for n in fam.params if id(self._all[n]) not in self._group]
+        outside = [n for n in fam._params if id(self._all[n]) not in self._group]
         if outside:
             tr.reason = f"{', '.join(outside)} not stepped by the optimizer"
         zeros = torch.zeros(len(tr.units), dtype=torch.float64)
@@ -172,6 +176,7 @@ class ChargeLedger:
             else:
                 tr.start["m"] = tr.pick(fam.linear(bufs))
 
+    @torch.no_grad()
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._pending is not None:
             raise RuntimeError(
@@ -183,9 +188,16 @@ class ChargeLedger:
         )
         gnorm = math.sqrt(sq)
         pending: dict[int, dict[str, Any]] = {}
+        cache: dict[int, Hyper] = {}
+
+        def hyper(group: dict[str, Any]) -> Hyper:
+            if id(group) not in cache:
+                cache[id(group)] = Hyper.from_group(group)
+            return cache[id(group)]
+
         for i, tr in enumerate(self.tracks):
             fam = tr.family
-            grads = {n: self._all[n].grad for n in fam.params}
+            grads = {n: self._all[n].grad for n in fam._params}
             if any(g is None for g in grads.values()):
                 none = [n for n, g in grads.items() if g is None]
                 tr.reason = tr.reason or f"no gradient for {', '.join(none)} at step {self.steps}"
@@ -194,7 +206,7 @@ class ChargeLedger:
             entry: dict[str, Any] = {}
             maps: list[Any] = [self._all, grads]
             if self.kind == "sgd" and tr.reason is None:
-                hypers = {Hyper.from_group(self._group[id(self._all[n])]) for n in fam.params}
+                hypers = {hyper(self._group[id(self._all[n])]) for n in fam._params}
                 bufs = self._buffers(tr)
                 has = [b is not None for b in bufs.values()]
                 if len(hypers) > 1:
@@ -207,19 +219,23 @@ class ChargeLedger:
                 else:
                     entry["hyper"], entry["buffer"] = hypers.pop(), all(has)
                     maps += [bufs] if all(has) else []
-            X = fam.stacked(*maps)  # rows: theta_k, g_k and (if any) b_{k-1}
+            X = fam._stacked(*maps)  # rows: theta_k, g_k and (if any) b_{k-1}
             if fam.quadratic:
-                gram = (X.unsqueeze(1) * (X * tr.signs.to(X)).unsqueeze(0)).sum(-1)
-                dot, xi = gram[1, 0], (X[0] * X[0]).sum(-1).sqrt()
-                cross = gram[2, 1] if X.shape[0] > 2 else torch.zeros_like(dot)
-                entry["G"], entry["C"] = tr.pick(gram[1, 1]), tr.pick(cross)
+                # <g, S theta>, |theta|^2, <g, S g>, <b, S g> in one product
+                W = torch.cat([X[:2] * tr.signs.to(X), X[:1]])
+                rows, cols = ([1, 0, 1, 2], [0, 2, 1, 1]) if len(X) > 2 else ([1, 0, 1], [0, 2, 1])
+                out = tr.pick((X[rows] * W[cols]).sum(-1))
+                dot, xi = out[0], out[1].sqrt()
+                entry["G"] = out[2]
+                entry["C"] = out[3] if len(X) > 2 else torch.zeros_like(dot)
             else:
-                dot = X[1].sum(-1)
+                dot = tr.pick(X[1].sum(-1))
                 xi = torch.full_like(dot, math.sqrt(X.shape[-1]))
-            entry["residual"] = tr.pick(dot.abs() / (gnorm * xi).clamp_min(1e-300))
+            entry["residual"] = dot.abs() / (gnorm * xi).clamp_min(1e-300)
             pending[i] = entry
         self._pending = pending
 
+    @torch.no_grad()
     def record(self) -> None:
         """Record the charges after an ``optimizer.step()``; call once after every step.
 
@@ -234,13 +250,13 @@ class ChargeLedger:
             )
         for i, tr in enumerate(self.tracks):
             entry = self._pending[i]
-            theta = tr.family.stacked(self._all)[0]
+            theta = tr.family._stacked(self._all)[0]
             if tr.family.quadratic:
                 sq = theta * theta
                 both = torch.stack([(sq * tr.signs.to(sq)).sum(-1), sq.sum(-1)])
             else:
                 both = torch.stack([theta.sum(-1), theta.abs().sum(-1)])
-            charge, size = tr.pick(both.T).T
+            charge, size = tr.pick(both)
             tr.observed.append(charge)
             tr.magnitude.append(size)
             tr.residual.append(entry["residual"])

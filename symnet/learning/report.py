@@ -145,7 +145,7 @@ class LearningReport:
             return title + "\n  (no symmetries were tracked)"
         widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        out = [title, fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+        out = [title, fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
         out += [fmt.format(*line).rstrip() for line in lines]
         out.append("")
         out += [f"  {r.family}: {r.verdict} - {r.reason}" for r in self.rows]
@@ -206,10 +206,9 @@ class LearningReport:
             pred = self.predicted.get(r.family)
             steps = range(obs.shape[0])
             for u in range(min(max_units, obs.shape[1])):
-                line = ax.plot(steps, obs[:, u], lw=1.2, alpha=0.85)[0]
+                ax.plot(steps, obs[:, u], lw=1.2, alpha=0.85)
                 if pred is not None:
                     ax.plot(steps, pred[:, u].cpu().numpy(), ls="--", lw=1.8, color="k", alpha=0.5)
-                line.set_label(f"unit {u}" if u < 3 else None)
             color = colors.get(r.verdict, "tab:orange")
             ax.set_title(f"{r.family}\n{r.verdict}", fontsize=8, color=color)
             ax.set_xlabel("optimizer step")

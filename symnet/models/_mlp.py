@@ -146,7 +146,7 @@ class PhysicsModel(nn.Module):
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
-        """Constructor arguments (rebuilds the model with :func:`~symnet.models.load_checkpoint`)."""
+        """Constructor arguments (what :func:`~symnet.models.load_checkpoint` rebuilds from)."""
         return {}
 
     def _check(self, q: Tensor, v: Tensor, names: tuple[str, str] = ("q", "qdot")) -> None:

@@ -90,7 +90,9 @@ class Baseline(PhysicsModel):
         }
 
     def __repr__(self) -> str:
-        return f"Baseline(config_shape={self.config_shape}, net={self.net!r}, output={self.output!r})"
+        return (
+            f"Baseline(config_shape={self.config_shape}, net={self.net!r}, output={self.output!r})"
+        )
 
     def _acceleration(self, q: Tensor, qdot: Tensor) -> Tensor:
         return self.net(flat_cat(q, qdot)).reshape(q.shape)
@@ -101,7 +103,7 @@ class Baseline(PhysicsModel):
         return out[:, :n].reshape(q.shape), out[:, n:].reshape(q.shape)
 
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``qddot`` of shape (B, *S) for ``q, qdot`` of shape (B, *S) (``output="acceleration"``)."""
+        """``qddot``, shape (B, *S), for ``q, qdot`` of shape (B, *S) (acceleration output)."""
         if self.output != "acceleration":
             raise AttributeError("this Baseline predicts time derivatives: use time_derivative()")
         self._check(q, qdot)

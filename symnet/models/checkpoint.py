@@ -2,12 +2,22 @@
 
 File layout (``torch.save`` of a dict; schema ``"symnet.models.checkpoint/1"``)::
 
-    {"schema", "symnet_version", "model_class", "model_config", "custom_module",
-     "state_dict",          # weights after the last completed epoch
-     "best_state_dict",     # weights of the best epoch (the monitored loss)
-     "optimizer", "scheduler", "generator_state", "epoch", "step",
-     "history",             # History.as_dict()
-     "train_args"}          # target, lr, batch_size, seed, loss, ...
+    {
+        "schema",
+        "symnet_version",
+        "model_class",
+        "model_config",
+        "custom_module",
+        "state_dict",  # weights after the last completed epoch
+        "best_state_dict",  # weights of the best epoch (the monitored loss)
+        "optimizer",
+        "scheduler",
+        "generator_state",
+        "epoch",
+        "step",
+        "history",  # History.as_dict()
+        "train_args",
+    }  # target, lr, batch_size, seed, loss, ...
 
 The file is written atomically (a temporary file, then ``os.replace``), so an
 interrupted run leaves the previous checkpoint intact; ``train(...,

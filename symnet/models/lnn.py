@@ -254,10 +254,13 @@ class LNN(PhysicsModel):
         if self._field is None or self._field[0] != id(self):
             from symnet.mechanics import lagrangian_vector_field
 
-            self._field = id(self), lagrangian_vector_field(
-                self._lagrangian,
-                regularization=self.regularization,
-                max_condition=self.max_condition,
+            self._field = (
+                id(self),
+                lagrangian_vector_field(
+                    self._lagrangian,
+                    regularization=self.regularization,
+                    max_condition=self.max_condition,
+                ),
             )
         return self._field[1]
 

@@ -104,7 +104,11 @@ class PortHNN(_HamiltonianMixin):
         self.config_shape = config_shape_arg(config_shape)
         self.hidden, self.layers, self.activation = hidden, layers, activation
         self.dissipation_kind, self.forcing_kind = dissipation, forcing
-        self.frequencies, self.max_frequency, self.aux_hidden = frequencies, max_frequency, aux_hidden
+        self.frequencies, self.max_frequency, self.aux_hidden = (
+            frequencies,
+            max_frequency,
+            aux_hidden,
+        )
         self.custom = module is not None
         n = self.n
         if module is None:
@@ -242,4 +246,3 @@ class PortHNN(_HamiltonianMixin):
             raise AttributeError("damping_rate() needs dissipation='constant'")
         with torch.no_grad():
             return float((self.damping @ self.damping.T).trace()) / self.n
-

@@ -135,6 +135,7 @@ class InvariantPotential(nn.Module):
         return self.sets(pair).squeeze(-1)
 
     def extra_repr(self) -> str:
+        """The encoder and whether vectors enter."""
         return f"encoder={self.encoder!r}, velocities={self.velocities}"
 
 
@@ -156,7 +157,12 @@ class _SymmetricBase(PhysicsModel):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
         self.config_shape = (n_particles, dim)
-        self.hidden, self.layers, self.activation, self.encoder = hidden, layers, activation, encoder
+        self.hidden, self.layers, self.activation, self.encoder = (
+            hidden,
+            layers,
+            activation,
+            encoder,
+        )
         self.potential_net = InvariantPotential(hidden, layers, activation, encoder, velocities)
         self.fixed_mass = mass
         if mass is None:
@@ -323,9 +329,7 @@ class SymmetricHNN(_SymmetricBase):
     ) -> None:
         super().__init__()
         self.separable = bool(separable)
-        self._setup(
-            n_particles, dim, hidden, layers, activation, encoder, mass, not self.separable
-        )
+        self._setup(n_particles, dim, hidden, layers, activation, encoder, mass, not self.separable)
         self._field: Any = None
 
     def config(self) -> dict[str, Any]:

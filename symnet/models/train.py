@@ -103,7 +103,9 @@ def _predict(model: nn.Module, batch: dict[str, Tensor], target: str, ctx: dict)
     """``(prediction, truth)`` of one batch, each of shape (B, ...)."""
     t = batch.get("t")
     if target == "acceleration":
-        return model.acceleration(batch["q"], batch["qdot"], t).flatten(1), batch["qddot"].flatten(1)
+        return model.acceleration(batch["q"], batch["qdot"], t).flatten(1), batch["qddot"].flatten(
+            1
+        )
     if target == "time_derivative":
         qd, pd = model.time_derivative(batch["q"], batch["p"], t)
         pred = torch.cat([qd.flatten(1), pd.flatten(1)], -1)
@@ -116,7 +118,9 @@ def _predict(model: nn.Module, batch: dict[str, Tensor], target: str, ctx: dict)
         model.field, q[:, 0], v[:, 0], dt=ctx["dt"], steps=q.shape[1] - 1,
         method=ctx["method"], t0=t0,
     )  # fmt: skip
-    pred = torch.cat([traj.q[1:].transpose(0, 1).flatten(2), traj.v[1:].transpose(0, 1).flatten(2)], -1)
+    pred = torch.cat(
+        [traj.q[1:].transpose(0, 1).flatten(2), traj.v[1:].transpose(0, 1).flatten(2)], -1
+    )
     true = torch.cat([q[:, 1:].flatten(2), v[:, 1:].flatten(2)], -1)
     return pred.flatten(1), true.flatten(1)
 

@@ -130,8 +130,8 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         ----------
         x : Tensor or torch_geometric.data.Data
             Node features, shape ``(num_nodes, C)``; or a ``Data`` / ``Batch``
-            holding ``x``, ``pos``, ``edge_index`` and, as needed, ``vel`` and
-            ``edge_attr`` (then pass nothing else).
+            holding ``x``, ``pos``, ``edge_index`` and, as the layer needs
+            them, ``vel`` and ``edge_attr`` (then pass nothing else).
         pos : Tensor
             Positions, shape ``(num_nodes, d)``.
         edge_index : Tensor
@@ -154,9 +154,8 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
             if pos is not None or edge_index is not None or vel is not None:
                 raise TypeError("pass either a Data object alone or tensors x, pos, edge_index")
             vel_in = getattr(data, "vel", None) if self.update_velocity else None
-            out = self.forward(
-                data.x, data.pos, data.edge_index, vel_in, getattr(data, "edge_attr", None)
-            )
+            attr = getattr(data, "edge_attr", None) if self.edge_features else None
+            out = self.forward(data.x, data.pos, data.edge_index, vel_in, attr)
             new = copy.copy(data)
             new.x, new.pos = out[0], out[1]
             if self.update_velocity:

@@ -19,6 +19,7 @@ rest, whose translation parts are reduced modulo the translation symmetries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -197,7 +198,7 @@ def affine_columns(
 
 
 def _apply(A: Tensor, b: Tensor, x: Tensor, shift: bool) -> Tensor:
-    """``A_i x_i (+ b_i)`` per particle for blocks ``A`` (``(1 or N, d, d)``), ``x`` ``(B, N, d)``."""
+    """``A_i x_i (+ b_i)`` per particle: ``A`` of shape ``(1 or N, d, d)``, ``x`` ``(B, N, d)``."""
     out = torch.einsum("nab,snb->sna", A.expand(x.shape[1], -1, -1), x)
     return out + b.expand(x.shape[1], -1) if shift else out
 
@@ -258,10 +259,12 @@ class Named:
     deviation: float
 
 
-def _particlewise_xi(A: Tensor, b: Tensor, shape: tuple[int, ...]):  # noqa: ANN202
+def _affine_xi(A: Tensor, b: Tensor, d: int) -> Callable[[Tensor], Tensor]:
+    """``xi(q) = A_i q_i + b_i`` per particle (blocks of 1 apply to every particle)."""
+
     def xi(q: Tensor) -> Tensor:
-        q3 = q.reshape(q.shape[0], *shape)
-        return (torch.einsum("nab,snb->sna", A.to(q), q3) + b.to(q)).reshape(q.shape)
+        q3 = q.reshape(q.shape[0], -1, d)
+        return _apply(A.to(q), b.to(q), q3, True).reshape(q.shape)
 
     return xi
 
@@ -278,8 +281,7 @@ def _combine(
     """A generator ``sum_k c_k X_k + tau d/dt + (A q + b)`` (custom parts with their boundaries)."""
     used = [(float(c), g) for c, g in zip(cust.tolist(), customs, strict=True) if c != 0.0]
     affine = layout.affine and bool((A != 0).any() or (b != 0).any())
-    shape = layout.config_shape
-    aff = _particlewise_xi(A, b, (layout.blocks, layout.d)) if affine else None
+    aff = _affine_xi(A, b, layout.d) if affine else None
 
     def xi(q: Tensor, t: Tensor) -> Tensor:
         out = torch.zeros_like(q) if aff is None else aff(q)
@@ -295,7 +297,6 @@ def _combine(
         def boundary(q: Tensor, t: Tensor) -> Tensor:
             return sum(c * g.boundary(q, t) for c, g in bounded)
 
-    del shape
     return Generator(name, xi, tau=tau_total, boundary=boundary)
 
 
@@ -333,7 +334,7 @@ def name_rows(
                 common = (live[0], A[live[0]], b[live[0]])
         elif not nonzero_c and not layout.affine and tau != 0.0:
             name, group = "time", TimeShift()
-            coeffs = row / tau
+            coeffs, tau = row / tau, 1.0
         if common is not None:
             which, A0, b0 = common
             name, A1, b1, tau1, group, dev = classify(layout, A0, b0, tau, ell, T, tol)
@@ -348,8 +349,7 @@ def name_rows(
         if name is None:
             generic += 1
             name = f"symmetry_{generic}"
-            scaled = row.clone()
-            coeffs = row / float(row[int(scaled.abs().argmax())])
+            coeffs = row / float(row[int(row.abs().argmax())])
             cust, tau, A, b = layout.split(coeffs)
         if layout.affine and common is not None and common[0] is None and not nonzero_c:
             gen = Generator.linear(name, A[0], b[0] if bool((b[0] != 0).any()) else None, tau=tau)

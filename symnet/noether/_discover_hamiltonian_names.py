@@ -198,7 +198,7 @@ def name_charges(
     if spec.n_null == 0:
         return []
     S = q.shape[0]
-    tol = max(1e-8, 10 * noise)
+    tol = min(max(1e-8, 10 * noise * noise), 0.05)  # on 1 - cos(angle) ~ angle^2 / 2
     Qn = U @ spec.null_basis.T  # (S, k), orthonormal
     found: list[tuple[Charge, float]] = []
     accepted: list[Tensor] = []

@@ -3,7 +3,7 @@
 The Lie derivative of ``L`` along a candidate ``sum_k c_k X_k`` is linear in
 the coefficients ``c``; stacked over sample states it is a matrix ``M c``.
 Its numerical nullspace, read off the singular value decomposition, holds the
-symmetries (C. Liu and M. Tegmark, "Machine learning hidden symmetries",
+symmetries (Z. Liu and M. Tegmark, "Machine learning hidden symmetries",
 PRL 128, 180201 (2022); A. Moskalev et al., "LieGG: Studying learned Lie group
 generators", NeurIPS 2022). The cut between nullspace and the rest is put at
 the largest gap of the log singular values, and the (arbitrary) nullspace

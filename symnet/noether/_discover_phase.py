@@ -40,7 +40,7 @@ def discover_hamiltonian(
     *,
     t: Tensor | float | None = None,
     threshold: float | None = None,
-    max_relative: float = 1e-2,
+    max_relative: float = 1e-3,
     min_gap: float = 10.0,
     dtype: torch.dtype = torch.float64,
 ) -> ChargeDiscovery:
@@ -64,9 +64,10 @@ def discover_hamiltonian(
         Time of the samples (for ``H(q, p, t)``); charges are time-independent.
     threshold, max_relative, min_gap, dtype
         As in :func:`discover`. The default ``max_relative`` is stricter
-        than there: large families have more small but nonzero singular
-        values (Kepler with ``"cubic"`` and ``"radial"``: about 1.5e-2, the
-        next 8e-2), which must not pass as approximate charges.
+        than there: large families hold functions that are nearly conserved
+        on the sampled region (Kepler with ``"cubic"`` and ``"radial"`` on
+        its near-circular sample orbits: a relative singular value of about
+        1.3e-2, the next 8e-2), which must not pass as approximate charges.
 
     Returns
     -------

@@ -102,8 +102,17 @@ def gradients(fn: Callable, q: Tensor, v: Tensor, t: Tensor, name: str = "L") ->
     try:
         value, pullback = vjp(f, q, v, t)
     except (RuntimeError, TypeError) as exc:
+        text = " ".join(str(exc).split())
+        if "dtype" in text and q.dtype == torch.float64:
+            # typically a plain function closing over a float32 module: only modules passed
+            # as fn itself are cast to float64
+            raise TypeError(
+                f"{name} could not be evaluated in float64 ({text}); the checker runs in "
+                f"float64 and casts a copy of {name} only when {name} is itself an nn.Module: "
+                "pass the module (or a module wrapping it), or build the model in float64"
+            ) from None
         raise TypeError(
-            f"{name} could not be differentiated with torch.func ({exc}); it must be written "
+            f"{name} could not be differentiated with torch.func ({text}); it must be written "
             "with differentiable torch operations (no .item(), .numpy() or in-place writes to "
             "inputs)"
         ) from None

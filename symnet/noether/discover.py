@@ -20,7 +20,7 @@ hidden (non-point) symmetries such as the Runge-Lenz vector.
 
 References
 ----------
-C. Liu and M. Tegmark, "Machine learning hidden symmetries", Phys. Rev. Lett.
+Z. Liu and M. Tegmark, "Machine learning hidden symmetries", Phys. Rev. Lett.
 128, 180201 (2022), arXiv:2109.09721.
 A. Moskalev, A. Sepliarskaia, I. Sosnovik, A. Smeulders, "LieGG: Studying
 learned Lie group generators", NeurIPS (2022), arXiv:2210.04345.
@@ -265,11 +265,13 @@ def discover(
     s = torch.tensor(scales, dtype=dtype)
     M = torch.cat(cols, dim=1).detach() * s
     T = torch.cat(terms, dim=1).detach() * s
-    Mn = _normalize_rows(M, T, m)
     # candidates whose combined (prolonged) field vanishes on the samples are no symmetry
     G = field_matrix(layout, customs, q, v, tt) * s
     _, sg, Vg = torch.linalg.svd(G, full_matrices=False)
-    rank = int((sg > 1e-10 * float(sg[0])).sum())
+    rank = int((sg > 1e-10 * float(sg[0])).sum()) if float(sg[0]) > 0 else 0
+    if rank == 0:
+        raise ValueError("every candidate field vanishes at the sample states")
+    Mn = _normalize_rows(M, T, m)
     Q = Vg[:rank].T  # (m, rank): orthonormal basis of the nontrivial coefficients
     spec = spectrum(Mn @ Q, threshold=threshold, max_relative=max_relative, min_gap=min_gap)
     noise = noise_level(spec.gap)

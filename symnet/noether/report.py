@@ -239,7 +239,8 @@ class NoetherReport:
             r = self.row(name)
             ax.set_title(f"{name}: {verdict}", fontsize=10, color=colors[verdict])
             ax.set_xlabel("t")
-            ax.set_ylabel(f"{r.charge}(t) - {r.charge}(0)", fontsize=8)
+            c = f"({r.charge})" if r.charge.startswith("-") else r.charge  # (-E)(t), not -E(t)
+            ax.set_ylabel(f"{c}(t) - {c}(0)", fontsize=8)
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
             ax.grid(alpha=0.3)
         for ax in list(axes.flat)[len(names) :]:

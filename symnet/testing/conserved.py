@@ -36,7 +36,11 @@ class ConservationAssertionError(AssertionError):
 
 
 def _name(fn: Callable) -> str:
-    return getattr(fn, "__name__", None) or type(fn).__name__
+    """``CentralPotential.lagrangian``, ``my_L``, ``<lambda>`` or the module's class name."""
+    owner = getattr(fn, "__self__", None)
+    if owner is not None and hasattr(fn, "__name__"):  # a bound method
+        return f"{type(owner).__name__}.{fn.__name__}"
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 def assert_conserved(
@@ -111,13 +115,14 @@ def assert_conserved(
     ...     return 0.5 * (v**2).sum((-1, -2))
     >>> gen = torch.Generator().manual_seed(0)
     >>> q = torch.randn(3, 1, 2, dtype=torch.float64, generator=gen)
-    >>> report = assert_conserved(L, Translation(2) * Rotation(2) * TimeShift(), q, q)
+    >>> group = Translation(2) * Rotation(2) * TimeShift()
+    >>> report = assert_conserved(L, group, q, q, dt=0.05, steps=10)
     >>> report.verdicts["rotation"]
     'conserved'
     >>> def V(q, v):  # an external field along x breaks translation_x
     ...     return L(q, v) - q[:, 0, 0]
     >>> try:
-    ...     assert_conserved(V, Translation(2), q, q)
+    ...     assert_conserved(V, Translation(2), q, q, dt=0.05, steps=10)
     ... except AssertionError as err:
     ...     print(str(err).splitlines()[1])
       translation_x (P_x): broken - not invariant (...); charge drift ... explained by ...

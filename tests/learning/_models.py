@@ -37,7 +37,7 @@ def softmax_set(layer: str, n_in: int) -> set[str]:
     return columns(layer, n_in) | {f"translation: {layer}.bias"}
 
 
-def rescale_set(a: str, b: str, n: int, *, conv_in: bool = False, conv_out: bool = False) -> set[str]:
+def rescale_set(a: str, b: str, n: int, *, conv_in: bool = False, conv_out: bool = False):
     w_in = "[{j},...]" if conv_in else "[{j},:]"
     w_out = "[:,{j},...]" if conv_out else "[:,{j}]"
     return {
@@ -125,7 +125,7 @@ class Untraceable(Custom):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.fc1(x)
-        if float(h.sum()) > -1e30:  # always true, but fx cannot know
+        if float(h.detach().sum()) > -1e30:  # always true, but fx cannot know
             h = self.block(h)
         return self.head(h)
 

@@ -30,7 +30,8 @@ def rejected(found) -> set[str]:
 # ---------------------------------------------------------------- row 9: softmax
 def test_softmax_translation_per_column_and_bias():
     torch.manual_seed(0)
-    found = find_symmetries(nn.Sequential(nn.Linear(5, 3)), nn.CrossEntropyLoss(), M.classification())
+    net = nn.Sequential(nn.Linear(5, 3))
+    found = find_symmetries(net, nn.CrossEntropyLoss(), M.classification())
     assert names(found) == M.softmax_set("0", 5)
     assert not found.rejected
     assert all(s.residual < 1e-14 and s.exact and s.kind == "translation" for s in found)
@@ -124,7 +125,6 @@ def test_homogeneous_activations_and_identity_give_rescale():
 
 
 # ---------------------------------------------------------------- CNN, LayerNorm, custom
-@pytest.mark.slow
 def test_small_cnn_batchnorm2d_per_channel():
     batch = (torch.randn(16, 1, 6, 6, generator=M.gen(2)), M.classification()[1])
     found = find_symmetries(M.small_cnn(), nn.CrossEntropyLoss(), batch)
@@ -220,6 +220,7 @@ def test_groupnorm_instancenorm_and_conv_transpose():
     assert "rescale: 1.weight[2], 1.bias[2] / 3.weight[2,...]" in names(found)  # ConvT: axis 0
 
 
+@pytest.mark.slow  # the first jvp through dropout imports torch._dynamo (seconds)
 def test_dropout_is_evaluated_with_fixed_randomness():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(5, 6), nn.Dropout(0.3), nn.ReLU(), nn.Linear(6, 3))

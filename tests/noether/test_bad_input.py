@@ -188,3 +188,14 @@ def test_singular_mass_matrix_names_the_batch_index():
     assert isinstance(info.value, ValueError)
     assert info.value.batch_index == 0
     assert "d2L/dqdot2" in str(info.value)
+
+
+def test_closure_over_a_float32_module_gets_a_dtype_hint(states):
+    """Only an nn.Module passed as L is cast to float64; a closure over one is not."""
+    net = torch.nn.Linear(12, 1)  # float32
+
+    def L(q, v):
+        return net(torch.cat([q.flatten(1), v.flatten(1)], -1)).squeeze(-1)
+
+    with pytest.raises(TypeError, match=r"L could not be evaluated in float64.*pass the module"):
+        _check(L, "translation", *states)

@@ -30,7 +30,7 @@ def test_random_mlp_lagrangian_breaks_translation_and_rotation_but_conserves_ene
     q0, v0 = _mlp_states()
     q_copy, v_copy = q0.clone(), v0.clone()
 
-    report = nt.check(L, E2xT, q0, v0, dt=0.002, steps=50, method="rk4")
+    report = nt.check(L, E2xT, q0, v0, dt=0.002, steps=30, method="rk4")
 
     assert report.verdicts == {
         "translation_x": "broken",
@@ -44,7 +44,7 @@ def test_random_mlp_lagrangian_breaks_translation_and_rotation_but_conserves_ene
         assert row.balance_residual < 1e-3 * row.drift_half  # the drift is the breaking's
     assert report.row("time").invariance_error == 0.0  # L does not depend on t
     # the charges are float64 whatever the model's dtype
-    assert all(c.dtype == torch.float64 and c.shape == (51, 4) for c in report.charges.values())
+    assert all(c.dtype == torch.float64 and c.shape == (31, 4) for c in report.charges.values())
 
     # the module and the inputs are untouched: values, dtype, flags
     assert all(p.dtype == torch.float32 and p.requires_grad for p in L.parameters())
@@ -63,13 +63,16 @@ def test_a_coarse_step_never_makes_a_broken_symmetry_conserved():
     """dt = 0.01 is too coarse for this MLP: the balance law fails, so "reduce dt", not a guess."""
     L = MLPLagrangian(seed=0)
     q0, v0 = _mlp_states()
-    report = nt.check(L, E2xT, q0, v0, dt=0.01, steps=50, method="rk4")
+    report = nt.check(L, E2xT, q0, v0, dt=0.01, steps=30, method="rk4")
     for name in ("translation_x", "translation_y", "rotation"):
         row = report.row(name)
         assert row.verdict != "conserved"
         assert row.verdict == "inconclusive", str(report)
         assert "balance law does not explain" in row.reason and "reduce dt" in row.reason
-    assert report.verdicts["time"] == "conserved"  # exact: the drift shrinks at order 4
+    # the exact time shift is not called broken either: its drift is integration error
+    time = report.row("time")
+    assert time.verdict == "inconclusive" and time.invariance_error == 0.0
+    assert "reduce dt" in time.reason
 
 
 # ------------------------------------------------------------------ balance laws of broken symmetries

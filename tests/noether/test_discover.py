@@ -161,11 +161,13 @@ def test_check_verifies_every_found_generator() -> None:
 
 
 def test_particlewise_distinguishes_particles() -> None:
-    def L(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # particle 0 free, 1 in a well
+    def lagrangian(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # particle 0 free
         return 0.5 * (v**2).sum((-1, -2)) - 0.25 * (q[:, 1] ** 2).sum(-1) ** 2
 
-    q, v = torch.randn(2, 120, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    found = nt.discover(L, q, v, particlewise=True)
+    q, v = torch.randn(
+        2, 120, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    found = nt.discover(lagrangian, q, v, particlewise=True)
     axes = ("x", "y", "z")
     expected = [f"translation_{a}[particle 0]" for a in axes]
     expected += [f"rotation_{a}[particle {i}]" for i in (0, 1) for a in axes] + ["time"]
@@ -302,3 +304,10 @@ def test_doctests() -> None:
         m = sys.modules[name]  # the attribute symnet.noether.discover is the function
         result = doctest.testmod(m, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0
+
+
+def test_candidates_that_vanish_on_the_samples() -> None:
+    q, v = _states("isotropic")
+    zero = Generator("zero", lambda q: torch.zeros_like(q))
+    with pytest.raises(ValueError, match="vanishes"):
+        nt.discover(SYSTEMS["isotropic"].lagrangian, q, v, candidates=[zero], time=False)

@@ -48,7 +48,7 @@ def test_central_potential_fails_naming_translation_x():
     assert isinstance(err, ConservationAssertionError)
     message = str(err)
     first, *rest = message.splitlines()
-    assert "does not conserve" in first and "Translation(3)" in first
+    assert first == "CentralPotential.lagrangian does not conserve every charge of Translation(3):"
     # the failing generators with their reasons come first, then the whole table
     for axis in "xyz":
         assert f"translation_{axis} (P_{axis}): broken - not invariant" in message
@@ -71,7 +71,7 @@ def test_inconclusive_fails_too():
     q, v = _states(system)
     with pytest.raises(ConservationAssertionError) as info:
         assert_conserved(
-            system.lagrangian, TimeShift(), q, v, dt=0.5, steps=8, field=system.acceleration
+            system.lagrangian, TimeShift(), q, v, dt=1.5, steps=10, field=system.acceleration
         )
     assert info.value.report.verdicts == {"time": "inconclusive"}
     assert "time (-E): inconclusive" in str(info.value)
