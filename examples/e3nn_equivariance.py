@@ -95,6 +95,7 @@ class PointCloudModel(nn.Module):
 
 
 def main() -> None:
+    """Check the model in float64, its pooled output, and the wrong irreps."""
     torch.manual_seed(0)
     n_particles, batch = (5, 2) if SMALL else (8, 4)
     x = 1.5 * torch.randn(batch, n_particles, 3, dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""Noether's theorem, checked: which charges does a Lagrangian conserve?
+"""Noether's theorem, checked: which charges a Lagrangian conserves, and why.
 
 Two analytic systems from ``symnet.systems``:
 
@@ -32,6 +32,7 @@ BATCH, STEPS, DT = (4, 50, 0.02) if SMALL else (16, 500, 0.01)
 
 
 def main() -> None:
+    """Check the two systems, print the reports, plot the central potential's charges."""
     torch.set_num_threads(1)  # tiny tensors: threads only add overhead
     rng = torch.Generator().manual_seed(0)
 

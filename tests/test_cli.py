@@ -18,10 +18,15 @@ def _command(exc: BaseException) -> cli.Command:
     return cli.Command(lambda parser: None, handler, "raises")
 
 
+# Minimal valid arguments of each subcommand.
+_MINIMAL_ARGS = {"demo": [], "check": ["symnet.systems:Kepler", "--symmetry", "rotation"]}
+
+
 def test_every_command_is_in_the_parser() -> None:
     parser = cli.build_parser()
+    assert set(cli.COMMANDS) == set(_MINIMAL_ARGS)
     for name, command in cli.COMMANDS.items():
-        args = parser.parse_args([name])
+        args = parser.parse_args([name, *_MINIMAL_ARGS[name]])
         assert args.command is command
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg, flat_cat
@@ -41,6 +42,8 @@ class Baseline(PhysicsModel):
         ``S``, the shape of one configuration.
     hidden, layers, activation
         The default MLP.
+    periodic : bool
+        All coordinates are angles: ``q`` enters the MLP as ``(cos q, sin q)``.
     output : {"acceleration", "time_derivative"}
         ``(q, qdot) -> qddot`` (compare with an LNN) or ``(q, p) -> (qdot,
         pdot)`` (compare with an HNN).
@@ -61,6 +64,7 @@ class Baseline(PhysicsModel):
         layers: int = 2,
         activation: str | Callable[[], nn.Module] = "tanh",
         output: str = "acceleration",
+        periodic: bool = False,
     ) -> None:
         super().__init__()
         if output not in _OUTPUTS:
@@ -70,10 +74,14 @@ class Baseline(PhysicsModel):
         self.form = "lagrangian" if output == "acceleration" else "hamiltonian"
         self.default_target = output
         self.custom = module is not None
+        self.periodic = bool(periodic)
+        if self.periodic and module is not None:
+            raise TypeError("periodic=True applies to the default MLP; pass module=None")
         n = self.n
         out = n if output == "acceleration" else 2 * n
         if module is None:
-            self.net: nn.Module = MLP(2 * n, out, hidden, layers, activation)
+            width = 3 * n if self.periodic else 2 * n
+            self.net: nn.Module = MLP(width, out, hidden, layers, activation)
         elif not isinstance(module, nn.Module):
             raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
         else:
@@ -87,6 +95,7 @@ class Baseline(PhysicsModel):
             "layers": self.layers,
             "activation": self.activation,
             "output": self.output,
+            "periodic": self.periodic,
         }
 
     def __repr__(self) -> str:
@@ -94,11 +103,17 @@ class Baseline(PhysicsModel):
             f"Baseline(config_shape={self.config_shape}, net={self.net!r}, output={self.output!r})"
         )
 
+    def _input(self, q: Tensor, v: Tensor) -> Tensor:
+        if not self.periodic or self.custom:
+            return flat_cat(q, v)
+        qf = q.flatten(1)
+        return torch.cat([torch.cos(qf), torch.sin(qf), v.flatten(1)], -1)
+
     def _acceleration(self, q: Tensor, qdot: Tensor) -> Tensor:
-        return self.net(flat_cat(q, qdot)).reshape(q.shape)
+        return self.net(self._input(q, qdot)).reshape(q.shape)
 
     def _derivative(self, q: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
-        out = self.net(flat_cat(q, p))
+        out = self.net(self._input(q, p))
         n = self.n
         return out[:, :n].reshape(q.shape), out[:, n:].reshape(q.shape)
 

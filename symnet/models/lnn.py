@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg, flat_cat
+from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg
 
 __all__ = ["LNN", "LagrangianView"]
 
@@ -75,6 +75,9 @@ class LNN(PhysicsModel):
     structured : bool
         ``L = 1/2 qdot^T M(q) qdot - V(q)``, ``M = A A^T + eps I``; ``A`` and
         ``V`` (an MLP ``n -> 1``) are learned.
+    periodic : bool
+        All coordinates are angles: ``q`` enters the networks as
+        ``(cos q, sin q)``, so that ``L`` is ``2 pi``-periodic in each.
     mass : {"state", "constant"}
         Structured form only: ``A(q) = I + MLP(q)`` (an MLP ``n -> n*n``) or a
         constant ``n x n`` matrix ``A`` (initialised to ``I``).
@@ -108,6 +111,7 @@ class LNN(PhysicsModel):
         layers: int = 3,
         activation: str | Callable[[], nn.Module] = "softplus",
         structured: bool = False,
+        periodic: bool = False,
         mass: str = "state",
         eps: float = 1e-2,
         regularization: float = 0.0,
@@ -124,19 +128,23 @@ class LNN(PhysicsModel):
             raise ValueError(f"mass must be 'state' or 'constant', got {mass!r}")
         self.mass_kind = mass
         self.custom = module is not None
+        self.periodic = bool(periodic)
+        if self.periodic and module is not None:
+            raise TypeError("periodic=True applies to the default networks; pass module=None")
         n = self.n
+        nq = 2 * n if self.periodic else n  # width of the embedded q
         if self.structured:
             if module is not None:
                 raise TypeError(
                     "structured=True builds its own networks A(q) and V(q); pass module=None"
                 )
             if mass == "state":
-                self.mass_net = MLP(n, n * n, hidden, layers, activation)
+                self.mass_net = MLP(nq, n * n, hidden, layers, activation)
             else:
                 self.mass_factor = nn.Parameter(torch.eye(n))
-            self.potential_net = MLP(n, 1, hidden, layers, activation)
+            self.potential_net = MLP(nq, 1, hidden, layers, activation)
         elif module is None:
-            self.net: nn.Module = MLP(2 * n, 1, hidden, layers, activation)
+            self.net: nn.Module = MLP(nq + n, 1, hidden, layers, activation)
         elif not isinstance(module, nn.Module):
             raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
         else:
@@ -177,6 +185,7 @@ class LNN(PhysicsModel):
             "layers": self.layers,
             "activation": self.activation,
             "structured": self.structured,
+            "periodic": self.periodic,
             "mass": self.mass_kind,
             "eps": self.eps,
             "regularization": self.regularization,
@@ -190,11 +199,17 @@ class LNN(PhysicsModel):
         else:
             body = f"L={self.net!r}"
         reg = f", regularization={self.regularization:g}" if self.regularization else ""
+        reg += ", periodic=True" if self.periodic else ""
         return f"LNN(config_shape={self.config_shape}, {body}{reg})"
 
     # --------------------------------------------------------------- physics
+    def _embed(self, q: Tensor) -> Tensor:
+        """``q`` flattened, as ``(cos q, sin q)`` when periodic: (B, n) or (B, 2 n)."""
+        qf = q.flatten(1)
+        return torch.cat([torch.cos(qf), torch.sin(qf)], -1) if self.periodic else qf
+
     def _mass(self, qf: Tensor) -> Tensor:
-        n = qf.shape[-1]
+        n = self.n
         eye = torch.eye(n, dtype=qf.dtype, device=qf.device)
         if self.mass_kind == "constant":
             A = self.mass_factor.to(qf.dtype)
@@ -204,14 +219,14 @@ class LNN(PhysicsModel):
 
     def _lagrangian(self, q: Tensor, qdot: Tensor) -> Tensor:
         if self.structured:
-            qf, vf = q.flatten(1), qdot.flatten(1)
+            qf, vf = self._embed(q), qdot.flatten(1)
             M = self._mass(qf)
             T = 0.5 * torch.einsum("bi,bij,bj->b", vf, M, vf)
             return T - self.potential_net(qf).squeeze(-1)
         if self.custom:
             out = self.net(q, qdot)
             return out.squeeze(-1) if out.dim() == 2 and out.shape[-1] == 1 else out
-        return self.net(flat_cat(q, qdot)).squeeze(-1)
+        return self.net(torch.cat([self._embed(q), qdot.flatten(1)], -1)).squeeze(-1)
 
     def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``L(q, qdot)``.
@@ -231,7 +246,7 @@ class LNN(PhysicsModel):
         """``V(q)`` of the structured form, shape (B,) for ``q`` of shape (B, *S)."""
         if not self.structured:
             raise AttributeError("potential() needs structured=True")
-        return self.potential_net(q.flatten(1)).squeeze(-1)
+        return self.potential_net(self._embed(q)).squeeze(-1)
 
     def mass_matrix(self, q: Tensor, qdot: Tensor | None = None) -> Tensor:
         """``M = d2L/dqdot2``, shape (B, n, n), ``n = prod(S)``.
@@ -240,7 +255,7 @@ class LNN(PhysicsModel):
         the Hessian of the network at ``(q, qdot)`` (``qdot`` required).
         """
         if self.structured:
-            return self._mass(q.flatten(1))
+            return self._mass(self._embed(q))
         if qdot is None:
             raise ValueError("the mass matrix of an unstructured LNN depends on qdot: pass it")
         from symnet.mechanics import mass_matrix

@@ -87,9 +87,7 @@ class EGNNCore:
         if residual is None:
             residual = out == c
         elif residual and out != c:
-            raise ValueError(
-                f"residual=True needs out_features == in_features, got {out} and {c}"
-            )
+            raise ValueError(f"residual=True needs out_features == in_features, got {out} and {c}")
         if coord_bound is not None and not (0 < float(coord_bound) < float("inf")):
             raise ValueError(f"coord_bound must be None or a positive number, got {coord_bound!r}")
         self.in_features, self.hidden, self.out_features, self.edge_features = c, h, out, e
@@ -172,7 +170,8 @@ class EGNNCore:
         Parameters
         ----------
         pre : Tensor
-            ``a_i + b_j``, shape ``(*P, edge_hidden)`` for a batch of pairs ``P``.
+            ``a_i + b_j`` (:meth:`_node_projections`), shape ``(*P, edge_hidden)``
+            for a batch of pairs ``P``.
         r2 : Tensor
             Squared distances, shape ``(*P, 1)``.
         edge_attr : Tensor, optional
@@ -183,6 +182,7 @@ class EGNNCore:
         Tensor
             Shape ``(*P, hidden)``.
         """
+        self._check_edge_attr(edge_attr)
         lin = self.edge_mlp[0]
         c = self.in_features
         # pre + r2 w_r as one addmm: its backward reduces r2^T grad by a matrix product
@@ -190,21 +190,31 @@ class EGNNCore:
         shape = pre.shape
         w_r = lin.weight[:, 2 * c : 2 * c + 1].t()
         pre = torch.addmm(pre.reshape(-1, shape[-1]), r2.reshape(-1, 1), w_r).reshape(shape)
+        if edge_attr is not None:
+            pre = pre + F.linear(edge_attr, lin.weight[:, 2 * c + 1 :])
+        return self.edge_mlp[1:](pre)
+
+    def _messages_from_features(
+        self, h_i: Tensor, h_j: Tensor, r2: Tensor, edge_attr: Tensor | None
+    ) -> Tensor:
+        """``m_ij = phi_e([h_i, h_j, r2, a_ij])`` on gathered features, shape ``(*P, hidden)``."""
+        self._check_edge_attr(edge_attr)
+        parts = [h_i, h_j, r2] if edge_attr is None else [h_i, h_j, r2, edge_attr]
+        return self.edge_mlp(torch.cat(parts, -1))
+
+    def _check_edge_attr(self, edge_attr: Tensor | None) -> None:
         if self.edge_features:
             if edge_attr is None:
                 raise ValueError(
-                    f"this layer was built with edge_features={self.edge_features}: "
-                    "pass edge_attr"
+                    f"this layer was built with edge_features={self.edge_features}: pass edge_attr"
                 )
             if edge_attr.shape[-1] != self.edge_features:
                 raise ValueError(
                     f"edge_attr must have {self.edge_features} features on its last axis, "
                     f"got shape {tuple(edge_attr.shape)}"
                 )
-            pre = pre + F.linear(edge_attr, lin.weight[:, 2 * c + 1 :])
         elif edge_attr is not None:
             raise ValueError("edge_attr was given but the layer has edge_features=0")
-        return self.edge_mlp[1:](pre)
 
     def _coord_weights(self, m: Tensor, r2: Tensor) -> Tensor:
         """``phi_x(m_ij)``, bounded and normalised: shape ``(*P, 1)``."""

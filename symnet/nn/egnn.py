@@ -239,8 +239,13 @@ class EGNN(nn.Module):
         self.embedding = nn.Linear(in_features, hidden)
         self.layers = nn.ModuleList(
             EGNNLayer(
-                hidden, hidden, hidden, edge_features=edge_features,
-                update_velocity=update_velocity, aggregation=aggregation, normalize=normalize,
+                hidden,
+                hidden,
+                hidden,
+                edge_features=edge_features,
+                update_velocity=update_velocity,
+                aggregation=aggregation,
+                normalize=normalize,
                 coord_bound=coord_bound,
             )  # fmt: skip
             for _ in range(n_layers)

@@ -153,6 +153,7 @@ class InvariantFeatures(nn.Module):
         self.pooling = pooling
 
     def extra_repr(self) -> str:
+        """The options, for ``repr``."""
         out = repr(self.outputs[0]) if self.single else repr(self.outputs)
         return (
             f"squared={self.squared}, centred={self.centred}, output={out}, "
@@ -264,7 +265,9 @@ class InvariantFeatures(nn.Module):
                 vc = v.mean(-2, keepdim=True) if v is not None else None
             else:
                 if masses.shape[-1] != 1 or masses.shape[-2] != x.shape[-2]:
-                    raise ValueError(f"masses must have shape (..., N, 1), got {tuple(masses.shape)}")
+                    raise ValueError(
+                        f"masses must have shape (..., N, 1), got {tuple(masses.shape)}"
+                    )
                 w = masses / masses.sum(-2, keepdim=True)
                 c = (w * x).sum(-2, keepdim=True)
                 vc = (w * v).sum(-2, keepdim=True) if v is not None else None

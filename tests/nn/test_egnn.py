@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import pytest
 import torch
 from torch import nn
@@ -244,3 +247,10 @@ def test_errors():
         EGNNLayer(4, 8, coord_bound=0.0)
     with pytest.raises(ValueError, match="n_layers"):
         EGNN(4, 8, n_layers=0)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(
+        importlib.import_module("symnet.nn.egnn"), optionflags=doctest.ELLIPSIS
+    )
+    assert result.failed == 0 and result.attempted > 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import pytest
 import torch
 from torch import nn
@@ -35,7 +38,9 @@ def _ragged(sizes, c=4, d=3, e=0, seed=0):
     for k, s in enumerate(sizes):
         ei = fully_connected_graph(s)
         graphs.append(
-            Data(x=h[k, :s], pos=x[k, :s], vel=v[k, :s], edge_index=ei, edge_attr=a[k, ei[1], ei[0]])
+            Data(
+                x=h[k, :s], pos=x[k, :s], vel=v[k, :s], edge_index=ei, edge_attr=a[k, ei[1], ei[0]]
+            )
         )
     return (h, x, v, a, mask), Batch.from_data_list(graphs)
 
@@ -48,6 +53,7 @@ def _ragged(sizes, c=4, d=3, e=0, seed=0):
         {"aggregation": "sum", "coord_bound": 1.5},
         {"update_velocity": True, "edge_features": 2, "normalize": False},
         {"update_velocity": True, "aggregation": "sum", "edge_hidden": 5, "coord_hidden": 7},
+        {"update_velocity": True, "edge_features": 2, "edge_hidden": 20},  # gathers features
     ],
 )
 def test_same_output_as_the_dense_layer_on_the_fully_connected_graph(options):
@@ -123,7 +129,9 @@ class _OnRadiusGraph(nn.Module):
 @pytest.mark.parametrize("d", [2, 3])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_equivariant_on_a_radius_graph(d, dtype):
-    conv = _randomize(EGNNConv(4, 8, update_velocity=True, aggregation="sum"))
+    # d = 2: node projections (edge_hidden <= 2 C); d = 3: messages from gathered features
+    conv = _randomize(EGNNConv(4, 8, update_velocity=True, aggregation="sum", edge_hidden=4 * d))
+    assert conv.project_nodes == (d == 2)
     g = torch.Generator().manual_seed(d)
     h, x, v = (torch.randn(2, 6, k, generator=g) for k in (4, d, d))
     G = Translation(d) * Rotation(d) * Permutation()
@@ -191,3 +199,10 @@ def test_repr_and_errors():
         EGNNConv(4, 8, aggregation="max")
     with pytest.raises(ValueError, match="r must be positive"):
         radius_graph(pos, 0.0)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(
+        importlib.import_module("symnet.nn.egnn_conv"), optionflags=doctest.ELLIPSIS
+    )
+    assert result.failed == 0 and result.attempted > 0

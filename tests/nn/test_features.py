@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import pytest
 import torch
 from torch.func import jvp
@@ -40,7 +43,9 @@ def test_values_match_the_definitions():
         (-dx * vc[:, j]).sum(-1),
     ]
     torch.testing.assert_close(pair[:, i, j], torch.stack(expect, -1))
-    own = torch.stack([(xc[:, i] ** 2).sum(-1), (vc[:, i] ** 2).sum(-1), (xc[:, i] * vc[:, i]).sum(-1)], -1)
+    own = torch.stack(
+        [(xc[:, i] ** 2).sum(-1), (vc[:, i] ** 2).sum(-1), (xc[:, i] * vc[:, i]).sum(-1)], -1
+    )
     torch.testing.assert_close(part[:, i, :3], own)
     others = [k for k in range(5) if k != i]
     torch.testing.assert_close(part[:, i, 3:], pair[:, i, others].sum(1))
@@ -90,7 +95,7 @@ def test_invariant_under_reflections():
     x, v = _data(3)
     P = torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
     feats = InvariantFeatures(centred=True, output=("pair", "global"))
-    for a, b in zip(feats(x, v), feats(x @ P, v @ P)):
+    for a, b in zip(feats(x, v), feats(x @ P, v @ P), strict=True):
         torch.testing.assert_close(a, b)
 
 
@@ -164,3 +169,10 @@ def test_errors_and_repr():
     assert repr(InvariantFeatures(output=("pair", "global"))) == (
         "InvariantFeatures(squared=True, centred=False, output=('pair', 'global'), pooling='sum')"
     )
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(
+        importlib.import_module("symnet.nn.features"), optionflags=doctest.ELLIPSIS
+    )
+    assert result.failed == 0 and result.attempted > 0

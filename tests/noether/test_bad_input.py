@@ -7,7 +7,7 @@ import torch
 
 import symnet.noether as nt
 from symnet import systems as S
-from symnet.groups import Boost, Rotation, Translation
+from symnet.groups import Boost, Rotation
 from symnet.mechanics import SingularMassMatrixError
 from symnet.noether import Tolerances
 
@@ -33,14 +33,14 @@ def _check(L, symmetries, q, v, **kwargs):
     ],
     ids=["(B,1)", "scalar", "wrong batch"],
 )
-def test_L_of_the_wrong_shape(states, wrong, got):
+def test_l_of_the_wrong_shape(states, wrong, got):
     with pytest.raises(
         ValueError, match=rf"L must return shape \(3,\) for a batch of 3, got {got}"
     ):
         _check(wrong, "translation", *states)
 
 
-def test_L_returning_a_non_tensor(states):
+def test_l_returning_a_non_tensor(states):
     with pytest.raises(TypeError, match="^L could not be differentiated"):
         _check(lambda q, v: 1.0, "translation", *states)
 
@@ -49,10 +49,10 @@ def test_L_returning_a_non_tensor(states):
     "how",
     ["item", "float", "numpy", "branch", "in-place"],
 )
-def test_L_that_torch_func_cannot_differentiate(states, how):
+def test_l_that_torch_func_cannot_differentiate(states, how):
     """A gradient cut by .item()/float()/numpy would give silently wrong charges: TypeError."""
 
-    def L(q, v):
+    def lagrangian(q, v):
         base = SPRING.lagrangian(q, v)
         if how == "item":
             return base * (1.0 + 0.0 * q.sum().item())
@@ -67,22 +67,22 @@ def test_L_that_torch_func_cannot_differentiate(states, how):
 
     q, v = states
     with pytest.raises(TypeError, match=r"^L could not be differentiated") as info:
-        _check(L, "translation", q.clone(), v)
+        _check(lagrangian, "translation", q.clone(), v)
     assert "torch" in str(info.value)
 
 
-def test_L_with_detached_inputs(states):
+def test_l_with_detached_inputs(states):
     """Gradients cut by .detach(): every charge would be 0 and every verdict 'conserved'."""
     with pytest.raises(ValueError, match=r"L does not depend on qdot.*\.detach\(\)"):
         _check(lambda q, v: SPRING.lagrangian(q.detach(), v.detach()), "translation", *states)
 
 
-def test_L_not_callable(states):
+def test_l_not_callable(states):
     with pytest.raises(TypeError, match="L must be callable, got float"):
         _check(3.0, "translation", *states)
 
 
-def test_L_non_finite(states):
+def test_l_non_finite(states):
     with pytest.raises(ValueError, match="L.*contains NaN"):
         _check(lambda q, v: SPRING.lagrangian(q, v) * float("nan"), "translation", *states)
 
@@ -177,14 +177,14 @@ def test_bad_field(states):
 def test_singular_mass_matrix_names_the_batch_index():
     """``L = 1/2 (qdot_1 + qdot_2)^2``: the Euler-Lagrange equations do not determine qddot."""
 
-    def L(q, v):
+    def lagrangian(q, v):
         return 0.5 * (v[:, 0] + v[:, 1]) ** 2
 
     g = torch.Generator().manual_seed(0)
     q = torch.randn(3, 2, generator=g, dtype=torch.float64)
     v = torch.randn(3, 2, generator=g, dtype=torch.float64)
     with pytest.raises(SingularMassMatrixError, match="singular at batch index 0") as info:
-        nt.check(L, "time", q, v, dt=0.01, steps=4)
+        nt.check(lagrangian, "time", q, v, dt=0.01, steps=4)
     assert isinstance(info.value, ValueError)
     assert info.value.batch_index == 0
     assert "d2L/dqdot2" in str(info.value)
@@ -194,8 +194,8 @@ def test_closure_over_a_float32_module_gets_a_dtype_hint(states):
     """Only an nn.Module passed as L is cast to float64; a closure over one is not."""
     net = torch.nn.Linear(12, 1)  # float32
 
-    def L(q, v):
+    def lagrangian(q, v):
         return net(torch.cat([q.flatten(1), v.flatten(1)], -1)).squeeze(-1)
 
     with pytest.raises(TypeError, match=r"L could not be evaluated in float64.*pass the module"):
-        _check(L, "translation", *states)
+        _check(lagrangian, "translation", *states)

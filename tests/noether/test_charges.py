@@ -104,7 +104,7 @@ def test_canonical_momentum_in_a_magnetic_field():
     _close(nt.charge(system.lagrangian, gens["translation_z"])(q, v), system.m * v[:, 0, 2])
 
 
-def test_screw_charge_is_Lz_plus_c_Pz():
+def test_screw_charge_is_lz_plus_c_pz():
     system = S.TwoBodySpring(m1=1.0, m2=2.0)
     q, v = _states(system)
     c = 0.37
@@ -159,7 +159,7 @@ def test_lie_derivative_vanishes_for_every_symmetry(name):
         assert rate.abs().max() < 1e-12, (gen.name, rate)
 
 
-def test_lie_derivative_of_broken_translation_is_minus_grad_V():
+def test_lie_derivative_of_broken_translation_is_minus_grad_v():
     """Central potential (quartic, ``V = r^4/4 - r^2/2``): ``R = -dV/dx_a = -(r^2 - 1) x_a``."""
     system = S.CentralPotential()
     q, v = _states(system)
@@ -185,7 +185,7 @@ def test_lie_derivative_of_broken_dilation_and_translation_y():
     _close(nt.lie_derivative(charge.lagrangian, ty)(q, v), 0.7 * 2.0 * v[:, 0, 0])
 
 
-def test_lie_derivative_of_broken_time_shift_is_dL_dt():
+def test_lie_derivative_of_broken_time_shift_is_dl_dt():
     """Damped oscillator: ``R = dL/dt = gamma L``; driven: ``R = -q F0 Omega sin(Omega t)``."""
     damped = S.DampedOscillator(gamma=0.3)
     q, v = _states(damped)
@@ -208,3 +208,14 @@ def test_hamiltonian_charge_matches_the_lagrangian_one():
         J = nt.charge(system.lagrangian, gen)(q, v, 0.2)
         Q = nt.hamiltonian_charge(system.hamiltonian, gen)(q, p, 0.2)
         _close(Q, J)
+
+
+@pytest.mark.parametrize(
+    "module", ["symnet.noether.charges", "symnet.noether.check", "symnet.noether.report"]
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -1,4 +1,4 @@
-"""``check``: verdicts on learned and perturbed Lagrangians, honesty, balance laws, no side effects."""
+"""``check``: learned and perturbed Lagrangians, honest verdicts, balance laws, no side effects."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_a_coarse_step_never_makes_a_broken_symmetry_conserved():
     assert "reduce dt" in time.reason
 
 
-# ------------------------------------------------------------------ balance laws of broken symmetries
+# ------------------------------------------------------------------ balance laws of broken ones
 
 
 def test_damped_oscillator_energy_balance():

@@ -66,7 +66,7 @@ def test_distinct_masses_break_permutation():
     assert row.flow_error > 1e-6
 
 
-def test_dynamics_that_break_what_L_keeps_are_not_conserved():
+def test_dynamics_that_break_what_l_keeps_are_not_conserved():
     """L is permutation invariant but the integrated field is not: the signals disagree."""
     system = S.IdenticalParticles(N=3, potential="gaussian")
 

@@ -17,7 +17,7 @@ def _phase_states(system: S.System, n: int = 4, seed: int = 0):
 
 @pytest.mark.parametrize("method", ["leapfrog", "rk4"])
 def test_kepler(method):
-    """Autodiff Hamilton's equations of ``H = |p|^2/2m - k/r``: L conserved, P broken, E conserved."""
+    """Autodiff Hamilton's equations of ``H = |p|^2/2m - k/r``: L and E conserved, P broken."""
     system = S.Kepler()
     q, p = _phase_states(system)
     report = nt.check_hamiltonian(
@@ -112,7 +112,7 @@ def test_time_dependent_hamiltonian():
     torch.testing.assert_close(report.charges["scaled_time_shift"][0], J)
 
 
-def test_hamiltonian_errors_name_H_and_p0():
+def test_hamiltonian_errors_name_h_and_p0():
     system = S.Kepler()
     q, p = _phase_states(system, 2)
     with pytest.raises(ValueError, match=r"H must return shape \(2,\)"):
