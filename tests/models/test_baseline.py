@@ -37,3 +37,10 @@ def test_repr_and_bad_output():
     )
     with pytest.raises(ValueError, match="output"):
         Baseline(config_shape=(1,), output="energy")
+
+
+def test_periodic_inputs():
+    model = Baseline(config_shape=(2,), hidden=8, periodic=True).double()
+    q, v = torch.randn(3, 2, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+    assert torch.allclose(model(q, v), model(q + 2 * torch.pi, v))
+    assert model.config()["periodic"] is True

@@ -132,3 +132,14 @@ def test_bad_arguments():
         LNN(config_shape=())
     with pytest.raises(ValueError, match="mass"):
         LNN(config_shape=(2,), structured=True, mass="diagonal")
+
+
+@pytest.mark.parametrize("structured", [False, True])
+def test_periodic_coordinates_give_a_periodic_lagrangian(structured):
+    torch.manual_seed(0)
+    model = LNN(config_shape=(2,), hidden=8, structured=structured, periodic=True).double()
+    q, qdot = torch.randn(4, 2, dtype=torch.float64), torch.randn(4, 2, dtype=torch.float64)
+    shifted = q + 2 * torch.pi * torch.tensor([1.0, -3.0], dtype=torch.float64)
+    assert torch.allclose(model.lagrangian(q, qdot), model.lagrangian(shifted, qdot))
+    assert torch.allclose(model(q, qdot), model(shifted, qdot), atol=1e-10)
+    assert "periodic=True" in repr(model)
