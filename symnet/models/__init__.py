@@ -36,7 +36,7 @@ from symnet.models.lnn import LNN, LagrangianView
 from symnet.models.metrics import EnergyDrift, chaos_floor, energy_drift, simulate, state_error
 from symnet.models.port_hnn import PortHNN
 from symnet.models.symmetric import InvariantPotential, SymmetricHNN, SymmetricLNN
-from symnet.models.train import History, train
+from symnet.models.training import History, train
 
 __all__ = [
     "ACTIVATIONS",

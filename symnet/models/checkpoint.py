@@ -136,7 +136,7 @@ def load_checkpoint(
     >>> sm.load_checkpoint(path).epoch
     2
     """
-    from symnet.models.train import History
+    from symnet.models.training import History
 
     if which not in ("best", "last"):
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")

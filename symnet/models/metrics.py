@@ -170,6 +170,7 @@ def simulate(
     method: str = "rk4",
     substeps: int = 1,
     t0: float = 0.0,
+    on_nonfinite: str = "raise",
 ) -> Any:
     """Roll out a model or a system without recording gradients.
 
@@ -191,13 +192,17 @@ def simulate(
         Integration steps per recorded step (of size ``dt / substeps``).
     t0 : float
         Initial time.
+    on_nonfinite : {"raise", "nan"}
+        When a state becomes NaN/inf (a diverging model): raise
+        :class:`~symnet.mechanics.NonFiniteStateError`, or integrate every
+        trajectory on its own and fill the states after its divergence with NaN.
 
     Returns
     -------
     Trajectory
         ``q``, ``v`` of shape (steps + 1, B, *S), ``t`` of shape (steps + 1, B).
     """
-    from symnet.mechanics import SecondOrderField, Trajectory, rollout
+    from symnet.mechanics import NonFiniteStateError, SecondOrderField, Trajectory, rollout
     from symnet.systems import System
 
     if isinstance(dynamics, System):
@@ -206,11 +211,25 @@ def simulate(
         )
     else:
         field = getattr(dynamics, "field", dynamics)
-    with torch.no_grad():
-        traj = rollout(
-            field, q0, v0, dt=dt / substeps, steps=steps * substeps, method=method, t0=t0
-        )
+    if on_nonfinite not in ("raise", "nan"):
+        raise ValueError(f"on_nonfinite must be 'raise' or 'nan', got {on_nonfinite!r}")
+    kw = {"dt": dt / substeps, "steps": steps * substeps, "method": method, "t0": t0}
     k = slice(None, None, substeps)
+    with torch.no_grad():
+        try:
+            traj = rollout(field, q0, v0, **kw)
+        except NonFiniteStateError:
+            if on_nonfinite == "raise":
+                raise
+            parts = [rollout(field, q0[b : b + 1], v0[b : b + 1], on_nonfinite="return", **kw)
+                     for b in range(q0.shape[0])]  # fmt: skip
+            K = steps * substeps + 1
+            q = q0.new_full((K, *q0.shape), float("nan"))
+            v = v0.new_full((K, *v0.shape), float("nan"))
+            for b, part in enumerate(parts):
+                q[: len(part), b], v[: len(part), b] = part.q[:, 0], part.v[:, 0]
+            t = t0 + kw["dt"] * torch.arange(K, dtype=q0.dtype, device=q0.device)
+            traj = Trajectory(t[:, None].expand(K, q0.shape[0]), q, v, method, kw["dt"])
     return Trajectory(traj.t[k], traj.q[k], traj.v[k], traj.method, dt)
 
 

@@ -171,17 +171,21 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         _check_graph(x, pos, edge_index, vel, self.in_features)
         self._check_velocity(vel, "vel")
         a, b = self._node_projections(x) if self.project_nodes else (x, x)
-        agg = self.propagate(edge_index, a=a, b=b, pos=pos, edge_attr=edge_attr)
-        m_agg, dx = agg[:, : self.hidden], agg[:, self.hidden :]
+        m_agg, dx = self.propagate(edge_index, a=a, b=b, pos=pos, edge_attr=edge_attr)
         return self._update(x, pos, vel, m_agg, dx, None)
 
     def message(  # type: ignore[override]
         self, a_i: Tensor, b_j: Tensor, pos_i: Tensor, pos_j: Tensor, edge_attr: Tensor | None
-    ) -> Tensor:
-        """Per edge: the message ``m_ij`` and the shift ``(pos_i - pos_j) phi_x``, concatenated.
+    ) -> tuple[Tensor, Tensor]:
+        """Per edge: the message ``m_ij`` and the shift ``(pos_i - pos_j) phi_x(m_ij)``.
 
         ``a_i, b_j`` are the node projections of the first edge-MLP layer when
         :attr:`project_nodes`, else the node features ``x_i, x_j``.
+
+        Returns
+        -------
+        tuple of Tensor
+            Shapes ``(num_edges, hidden)`` and ``(num_edges, d)``.
         """
         diff = pos_i - pos_j
         r2 = (diff * diff).sum(-1, keepdim=True)
@@ -189,7 +193,24 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
             m = self._messages(a_i + b_j, r2, edge_attr)
         else:
             m = self._messages_from_features(a_i, b_j, r2, edge_attr)
-        return torch.cat([m, self._coord_weights(m, r2) * diff], -1)
+        return m, self._coord_weights(m, r2) * diff
+
+    def aggregate(  # type: ignore[override]
+        self,
+        inputs: tuple[Tensor, Tensor],
+        index: Tensor,
+        ptr: Tensor | None = None,
+        dim_size: int | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Sum or mean of the messages and of the shifts at each target node.
+
+        Separately, rather than of their concatenation: no ``(num_edges,
+        hidden + d)`` copy (about 5% of a layer's time on CPU).
+        """
+        return tuple(  # type: ignore[return-value]
+            self.aggr_module(t, index, ptr=ptr, dim_size=dim_size, dim=self.node_dim)
+            for t in inputs
+        )
 
 
 # --------------------------------------------------------------------- graphs

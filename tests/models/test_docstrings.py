@@ -17,7 +17,7 @@ MODULES = [
     "symnet.models.metrics",
     "symnet.models.port_hnn",
     "symnet.models.symmetric",
-    "symnet.models.train",
+    "symnet.models.training",
 ]
 
 

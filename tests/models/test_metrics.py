@@ -72,3 +72,18 @@ def test_simulate_records_every_substep():
     assert coarse.q.shape == (11, 2, 1) and coarse.dt == 0.1
     assert torch.allclose(coarse.q, fine.q[::10])
     assert torch.allclose(coarse.q[-1, 0, 0], torch.cos(torch.tensor(2.0, dtype=torch.float64)))
+
+
+def test_simulate_fills_diverged_trajectories_with_nan():
+    def blows_up(q, v):  # qddot = q^3: finite-time blow-up from q0 = 3, none from q0 = 0
+        return q**3
+
+    q0 = torch.tensor([[0.0], [3.0]], dtype=torch.float64)
+    v0 = torch.zeros_like(q0)
+    with pytest.raises(Exception, match="non-finite"):
+        simulate(blows_up, q0, v0, dt=0.1, steps=100)
+    traj = simulate(blows_up, q0, v0, dt=0.1, steps=100, on_nonfinite="nan")
+    assert traj.q.shape == (101, 2, 1)
+    assert bool(torch.isfinite(traj.q[:, 0]).all()) and bool(torch.isnan(traj.q[-1, 1]).all())
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        simulate(blows_up, q0, v0, dt=0.1, steps=1, on_nonfinite="skip")

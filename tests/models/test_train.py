@@ -42,7 +42,7 @@ def test_validation_is_recorded_and_best_weights_restored(spring):
     assert hist.best_loss == min(hist.val_loss)
     assert hist.best_epoch == 1 + hist.val_loss.index(hist.best_loss)
     from symnet.models._data import prepare
-    from symnet.models.train import _LOSSES, _evaluate
+    from symnet.models.training import _LOSSES, _evaluate
 
     vs = prepare(val, "time_derivative", model, rollout_steps=1, rollout_dt=None,
                  dtype=torch.float32, device=torch.device("cpu"))  # fmt: skip

@@ -138,6 +138,15 @@ def test_mutant_with_index_dependent_weights_fails_permutations():
         assert_equivariant(layer, Permutation(), (h, x), KINDS, KINDS, n_samples=2)
 
 
+def test_stack_with_one_broken_layer_fails():
+    model = _randomize(EGNN(4, 8, 2, n_layers=2))
+    broken = _randomize(_FixedVectorInCoordinateUpdate(8, 8))
+    model.layers[1] = broken
+    h, x, _ = _data()
+    with pytest.raises(AssertionError, match="rotation"):
+        assert_equivariant(model, _group(3), (h, x), KINDS, KINDS, n_samples=2)
+
+
 # -------------------------------------------------------------------------- masks
 @pytest.mark.parametrize("velocity", [False, True])
 def test_padding_never_influences_real_particles_and_stays_unchanged(velocity):

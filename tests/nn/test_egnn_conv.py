@@ -146,8 +146,9 @@ class _AbsolutePositionInMessage(EGNNConv):
 
 class _IndexDependentWeights(EGNNConv):
     def message(self, a_i, b_j, pos_i, pos_j, edge_attr):
-        w = torch.linspace(0.5, 1.5, a_i.shape[0], dtype=a_i.dtype)[:, None]
-        return super().message(a_i, b_j, pos_i, pos_j, edge_attr) * w
+        w = torch.linspace(0.5, 1.5, a_i.shape[0], dtype=a_i.dtype)[:, None]  # by edge number
+        m, shift = super().message(a_i, b_j, pos_i, pos_j, edge_attr)
+        return m * w, shift * w
 
 
 def test_mutants_fail():
