@@ -103,9 +103,8 @@ def _predict(model: nn.Module, batch: dict[str, Tensor], target: str, ctx: dict)
     """``(prediction, truth)`` of one batch, each of shape (B, ...)."""
     t = batch.get("t")
     if target == "acceleration":
-        return model.acceleration(batch["q"], batch["qdot"], t).flatten(1), batch["qddot"].flatten(
-            1
-        )
+        pred = model.acceleration(batch["q"], batch["qdot"], t)
+        return pred.flatten(1), batch["qddot"].flatten(1)
     if target == "time_derivative":
         qd, pd = model.time_derivative(batch["q"], batch["p"], t)
         pred = torch.cat([qd.flatten(1), pd.flatten(1)], -1)

@@ -187,8 +187,17 @@ def _sum(x: Tensor) -> Tensor:
     return x.reshape(x.shape[0], -1).sum(dim=1)
 
 
+def _zero(q: Tensor) -> Tensor:
+    return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
+
+
 def lagrangian_charge_values(
-    grads: StateGradients, gen: Generator, q: Tensor, qdot: Tensor, t: Tensor
+    grads: StateGradients,
+    gen: Generator,
+    q: Tensor,
+    qdot: Tensor,
+    t: Tensor,
+    rates: bool = True,
 ) -> ChargeValues:
     """Lagrangian charge ``J = p . xi - E tau - F`` and its rate ``R - dF/dt``.
 
@@ -202,24 +211,44 @@ def lagrangian_charge_values(
         Shape ``(B, *S)``.
     t : Tensor
         Shape ``(B,)``.
+    rates : bool
+        Also compute the rate and its scale (one forward derivative of ``xi``);
+        when False they are returned as zeros.
     """
-    xi, xidot = gen.prolong(q, qdot, t)
-    F = gen.boundary(q, t)
-    dF = gen.boundary_rate(q, qdot, t)
     p, tau = grads.dv, gen.tau
-    p_qdot = _sum(p * qdot)
-    J = _sum(p * xi) - tau * (p_qdot - grads.value) - F
-    J_scale = (
-        _sum((p * xi).abs()) + abs(tau) * (_sum((p * qdot).abs()) + grads.value.abs()) + F.abs()
-    )
+    if rates:
+        xi, xidot = gen.prolong(q, qdot, t)
+    else:
+        xi = gen.xi(q, t)
+    p_xi = p * xi
+    J, J_scale = _sum(p_xi), _sum(p_xi.abs())
+    if tau:
+        p_qdot = p * qdot
+        J = J - tau * (_sum(p_qdot) - grads.value)
+        J_scale = J_scale + abs(tau) * (_sum(p_qdot.abs()) + grads.value.abs())
+    if gen.has_boundary:
+        F = gen.boundary(q, t)
+        J, J_scale = J - F, J_scale + F.abs()
+    if not rates:
+        return ChargeValues(J, J_scale, _zero(q), _zero(q))
     a, b = grads.dq * xi, p * xidot
-    R = _sum(a) + _sum(b) + tau * grads.dt - dF
-    R_scale = _sum(a.abs()) + _sum(b.abs()) + abs(tau) * grads.dt.abs() + dF.abs()
+    R = _sum(a) + _sum(b)
+    R_scale = _sum(a.abs()) + _sum(b.abs())
+    if tau:
+        R, R_scale = R + tau * grads.dt, R_scale + abs(tau) * grads.dt.abs()
+    if gen.has_boundary:
+        dF = gen.boundary_rate(q, qdot, t)
+        R, R_scale = R - dF, R_scale + dF.abs()
     return ChargeValues(J, J_scale, R, R_scale)
 
 
 def hamiltonian_charge_values(
-    grads: StateGradients, gen: Generator, q: Tensor, p: Tensor, t: Tensor
+    grads: StateGradients,
+    gen: Generator,
+    q: Tensor,
+    p: Tensor,
+    t: Tensor,
+    rates: bool = True,
 ) -> ChargeValues:
     """Hamiltonian charge ``Q = p . xi - F - tau H`` and its rate ``{Q, H} + d_t Q``.
 
@@ -233,15 +262,29 @@ def hamiltonian_charge_values(
         Shape ``(B, *S)``.
     t : Tensor
         Shape ``(B,)``.
+    rates : bool
+        Also compute the rate and its scale; when False they are zeros.
     """
-    qdot = grads.dv
-    xi, xidot = gen.prolong(q, qdot, t)
-    F = gen.boundary(q, t)
-    dF = gen.boundary_rate(q, qdot, t)
-    tau = gen.tau
-    Q = _sum(p * xi) - F - tau * grads.value
-    Q_scale = _sum((p * xi).abs()) + F.abs() + abs(tau) * grads.value.abs()
+    qdot, tau = grads.dv, gen.tau
+    if rates:
+        xi, xidot = gen.prolong(q, qdot, t)
+    else:
+        xi = gen.xi(q, t)
+    p_xi = p * xi
+    Q, Q_scale = _sum(p_xi), _sum(p_xi.abs())
+    if tau:
+        Q, Q_scale = Q - tau * grads.value, Q_scale + abs(tau) * grads.value.abs()
+    if gen.has_boundary:
+        F = gen.boundary(q, t)
+        Q, Q_scale = Q - F, Q_scale + F.abs()
+    if not rates:
+        return ChargeValues(Q, Q_scale, _zero(q), _zero(q))
     a, b = p * xidot, xi * grads.dq
-    rate = _sum(a) - dF - _sum(b) - tau * grads.dt
-    rate_scale = _sum(a.abs()) + dF.abs() + _sum(b.abs()) + abs(tau) * grads.dt.abs()
+    rate = _sum(a) - _sum(b)
+    rate_scale = _sum(a.abs()) + _sum(b.abs())
+    if tau:
+        rate, rate_scale = rate - tau * grads.dt, rate_scale + abs(tau) * grads.dt.abs()
+    if gen.has_boundary:
+        dF = gen.boundary_rate(q, qdot, t)
+        rate, rate_scale = rate - dF, rate_scale + dF.abs()
     return ChargeValues(Q, Q_scale, rate, rate_scale)

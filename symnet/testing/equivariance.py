@@ -69,7 +69,13 @@ from torch import Tensor, nn
 from symnet._util import cast_callable
 from symnet.groups import Group
 from symnet.testing import _engine
-from symnet.testing._inputs import call_as_tuple, check_outputs, parse_kinds, prepare
+from symnet.testing._inputs import (
+    _is_single_kind,
+    call_as_tuple,
+    check_outputs,
+    parse_kinds,
+    prepare,
+)
 from symnet.testing._report import SymmetryAssertionError, SymmetryReport
 from symnet.testing._tolerances import resolve_tolerance
 
@@ -243,6 +249,9 @@ def assert_equivariant(
 
 
 def _count_kinds(kinds: Any) -> int:
+    # e3nn's Irreps is a tuple subclass: one kind, not a tuple of kinds
+    if _is_single_kind(kinds):
+        return 1
     return len(kinds) if isinstance(kinds, (list, tuple)) else 1
 
 
