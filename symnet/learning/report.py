@@ -36,7 +36,6 @@ Non-finite numbers are written as strings.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +43,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from symnet._report_io import dump_json, jsonable, pyplot
 
 __all__ = ["LedgerRow", "LearningReport", "default_rtol", "VERDICTS"]
 
@@ -75,10 +76,6 @@ def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
     return "nan" if math.isnan(x) else f"{x:.1e}"
-
-
-def _jsonable(x: Any) -> Any:
-    return str(x) if isinstance(x, float) and not math.isfinite(x) else x
 
 
 @dataclass
@@ -160,16 +157,13 @@ class LearningReport:
             "steps": self.steps,
             "dtype": self.dtype,
             "rtol": self.rtol,
-            "rows": [{k: _jsonable(v) for k, v in asdict(r).items()} for r in self.rows],
+            "rows": [{k: jsonable(v) for k, v in asdict(r).items()} for r in self.rows],
             "verdicts": self.verdicts,
         }
 
     def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
         """Serialize to JSON (and write it to ``path`` if given)."""
-        text = json.dumps(self.to_dict(), indent=2, **kwargs)
-        if path is not None:
-            Path(path).write_text(text + "\n")
-        return text
+        return dump_json(self.to_dict(), path, **kwargs)
 
     def plot(self, path: str | Path, *, max_units: int = 4) -> Path:
         """Observed (lines) and predicted (dashed) charges per family, one panel each.
@@ -188,13 +182,7 @@ class LearningReport:
         ValueError
             The report has no rows.
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("report.plot needs matplotlib: pip install 'symnet[plot]'") from exc
+        plt = pyplot()
         if not self.rows:
             raise ValueError("the report has no symmetry families to plot")
         cols = min(3, len(self.rows))

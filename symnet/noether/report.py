@@ -26,7 +26,6 @@ non-finite numbers are written as strings (``"inf"``, ``"nan"``).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 
 from torch import Tensor
 
+from symnet._report_io import dump_json, jsonable, pyplot
 from symnet.noether.verdict import Tolerances
 
 __all__ = ["Row", "NoetherReport"]
@@ -67,12 +67,6 @@ def _fmt(x: float | None) -> str:
     if isinstance(x, float) and math.isnan(x):
         return "nan"
     return f"{x:.1e}"
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    return x
 
 
 @dataclass
@@ -179,7 +173,7 @@ class NoetherReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain Python data (the JSON schema of the module docstring)."""
-        rows = [{k: _jsonable(v) for k, v in asdict(r).items()} for r in self.rows]
+        rows = [{k: jsonable(v) for k, v in asdict(r).items()} for r in self.rows]
         return {
             "schema": SCHEMA,
             "form": self.form,
@@ -195,10 +189,7 @@ class NoetherReport:
 
     def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
         """Serialize to JSON (and write it to ``path`` if given)."""
-        text = json.dumps(self.to_dict(), indent=2, **kwargs)
-        if path is not None:
-            Path(path).write_text(text + "\n")
-        return text
+        return dump_json(self.to_dict(), path, **kwargs)
 
     def plot(self, path: str | Path, *, max_trajectories: int = 8) -> Path:
         """Plot each charge's change ``Q(t) - Q(0)`` against time, one panel per generator.
@@ -215,13 +206,7 @@ class NoetherReport:
         ImportError
             matplotlib is missing (install the ``plot`` extra: ``pip install symnet[plot]``).
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("report.plot needs matplotlib: pip install 'symnet[plot]'") from exc
+        plt = pyplot()
         names = list(self.charges)
         if not names:
             raise ValueError("the report has no continuous symmetries to plot")

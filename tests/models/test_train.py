@@ -152,3 +152,28 @@ def test_bad_arguments(spring):
     with pytest.raises(ValueError, match="resume"):
         train(model, data, resume=True, progress=False)
     assert sm.train is train
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: sm.SymmetricLNN(3, 2, hidden=8),
+        lambda: sm.SymmetricHNN(3, 2, hidden=8, separable=False),
+        lambda: sm.LNN(config_shape=(3, 2), hidden=8, structured=True, mass="constant"),
+        lambda: sm.PortHNN(config_shape=(3, 2), hidden=8, forcing="mlp"),
+        lambda: sm.Baseline(config_shape=(3, 2), hidden=8, periodic=True),
+    ],
+    ids=["SymmetricLNN", "SymmetricHNN", "LNN", "PortHNN", "Baseline"],
+)
+def test_every_model_is_rebuilt_from_its_checkpoint(make, tmp_path):
+    torch.manual_seed(0)
+    model = make()
+    gen = torch.Generator().manual_seed(0)
+    q, v = torch.randn(8, 3, 2, generator=gen), torch.randn(8, 3, 2, generator=gen)
+    data = {"q": q, "qdot": v, "qddot": -q, "p": v, "dq_dt": v, "dp_dt": -q}
+    path = tmp_path / "m.pt"
+    train(model, data, epochs=1, batch_size=4, checkpoint=path, progress=False)
+    ck = load_checkpoint(path)
+    assert type(ck.model) is type(model) and ck.model.config() == model.config()
+    for a, b in zip(ck.model.state_dict().values(), model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
