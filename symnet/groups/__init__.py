@@ -9,7 +9,7 @@ Rotation(3) * Permutation()`` is E(3) x S_N.
 
 from __future__ import annotations
 
-from symnet.groups._base import Element, Group
+from symnet.groups._base import Element, Group, take_element
 from symnet.groups._generator import Generator
 from symnet.groups._kinds import KIND_NAMES, Kind, as_kind, irreps_kind
 from symnet.groups.boost import Boost
@@ -33,4 +33,5 @@ __all__ = [
     "Translation",
     "as_kind",
     "irreps_kind",
+    "take_element",
 ]

@@ -19,9 +19,33 @@ from symnet._util import check_tensor, format_shape
 from symnet.groups._generator import Generator
 from symnet.groups._kinds import Kind, as_kind, check_layout
 
-__all__ = ["Group", "Element"]
+__all__ = ["Group", "Element", "take_element"]
 
 Element = Any  # a Tensor with leading batch axis, or a tuple of them for product groups
+
+
+def take_element(g: Element, i: int, device: torch.device | str | None = None) -> Element:
+    """Element ``i`` of a batch of group elements, as a batch of one.
+
+    Parameters
+    ----------
+    g : Element
+        A batch of ``n`` elements: a tensor with leading axis ``n`` (a tuple
+        of them for a product group).
+    i : int
+        Index in ``0 .. n - 1``.
+    device : torch.device or str, optional
+        Move the element there.
+
+    Returns
+    -------
+    Element
+        The same structure with leading axis 1.
+    """
+    if isinstance(g, tuple):
+        return tuple(take_element(x, i, device) for x in g)
+    out = g[i : i + 1]
+    return out if device is None else out.to(device)
 
 
 class Group(ABC):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,7 +21,7 @@ from symnet.groups._base import Element, Group
 from symnet.groups._generator import Generator
 from symnet.groups._kinds import Kind
 
-__all__ = ["Rotation", "so_basis", "rotate_vectors", "default_dtype"]
+__all__ = ["wigner_d", "Rotation", "so_basis", "rotate_vectors", "default_dtype"]
 
 
 def so_basis(dim: int, dtype: torch.dtype = torch.float64) -> tuple[list[str], Tensor]:
@@ -117,6 +118,49 @@ def _irreps_generator(irreps_str: str, axis: int, dtype: torch.dtype) -> Tensor:
     return dD @ D0.T
 
 
+# Pre-rotations that map e_y (e3nn's Euler-angle pole) to e_y, e_z and e_x.
+_POLE_MOVES = torch.tensor(
+    [
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]],
+        [[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
+    ],
+    dtype=torch.float64,
+)
+
+
+def wigner_d(irreps: Any, R: Tensor) -> Tensor:
+    """Wigner D matrices of rotations, accurate to round-off for every rotation.
+
+    e3nn's ``D_from_matrix`` goes through Euler angles, which lose precision
+    near the pole (``beta`` near 0 or pi: error about eps / sin(beta)). Here
+    each rotation is first composed with the one of three fixed rotations
+    ``R0`` that puts ``R R0`` far from the pole (``|sin beta| >= sqrt(2/3)``),
+    and ``D(R) = D(R R0) D(R0)^T``; everything is evaluated in ``R``'s dtype.
+
+    Parameters
+    ----------
+    irreps : e3nn.o3.Irreps
+        The representation.
+    R : Tensor
+        Rotation matrices, shape ``(n, 3, 3)``.
+
+    Returns
+    -------
+    Tensor
+        Shape ``(n, irreps.dim, irreps.dim)``.
+    """
+    moves = _POLE_MOVES.to(R)
+    # y-component of R R0 e_y for each candidate: the pole is where it is +-1
+    pole = torch.einsum("nj,kj->nk", R[:, 1, :], moves[:, :, 1])
+    best = pole.abs().argmin(dim=1)
+    R0 = moves[best]
+    with default_dtype(R.dtype):
+        D = irreps.D_from_matrix(R @ R0)
+        D0 = irreps.D_from_matrix(moves)
+    return D @ D0[best].transpose(-1, -2)
+
+
 class Rotation(Group):
     """Proper rotations ``q_i -> R q_i`` of every particle about the origin, SO(d).
 
@@ -206,8 +250,7 @@ class Rotation(Group):
             return torch.einsum("n...j,n...ij->n...i", x, self._bcast(g.to(x), x, 2))
         if kind.name == "irreps":
             self._need_3d(kind)
-            with default_dtype(x.dtype):
-                D = kind.irreps.D_from_matrix(g.to(x))
+            D = wigner_d(kind.irreps, g.to(x))
             return torch.einsum("n...j,n...ij->n...i", x, self._bcast(D, x, 2))
         return x.clone()
 

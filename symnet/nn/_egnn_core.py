@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["EGNNCore", "AGGREGATIONS"]
+__all__ = ["EGNNCore", "AGGREGATIONS", "check_aggregation"]
 
 AGGREGATIONS = ("sum", "mean")
 
@@ -34,6 +34,14 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
+
+
+def check_aggregation(aggregation: str) -> None:
+    """Raise ValueError unless ``aggregation`` is one of :data:`AGGREGATIONS`."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(
+            f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}, got {aggregation!r}"
+        )
 
 
 class EGNNCore:
@@ -79,11 +87,7 @@ class EGNNCore:
         eh = h if edge_hidden is None else _check_int("edge_hidden", edge_hidden, 1)
         nh = h if node_hidden is None else _check_int("node_hidden", node_hidden, 1)
         ch = h if coord_hidden is None else _check_int("coord_hidden", coord_hidden, 1)
-        if aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}, "
-                f"got {aggregation!r}"
-            )
+        check_aggregation(aggregation)
         if residual is None:
             residual = out == c
         elif residual and out != c:

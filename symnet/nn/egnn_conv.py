@@ -23,7 +23,7 @@ from torch import Tensor
 from torch_geometric.data.data import BaseData
 from torch_geometric.nn import MessagePassing
 
-from symnet.nn._egnn_core import EGNNCore
+from symnet.nn._egnn_core import EGNNCore, check_aggregation
 from symnet.nn.egnn import _copy_modules
 
 __all__ = ["EGNNConv", "fully_connected_graph", "radius_graph"]
@@ -87,8 +87,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         node_hidden: int | None = None,
         coord_hidden: int | None = None,
     ) -> None:
-        if aggregation not in ("sum", "mean"):
-            raise ValueError(f"aggregation must be one of 'sum', 'mean', got {aggregation!r}")
+        check_aggregation(aggregation)  # before MessagePassing sees it
         MessagePassing.__init__(self, aggr=aggregation)
         self._build(
             in_features, hidden, out_features, edge_features=edge_features,

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.groups import Element, Group, Kind, Permutation, as_kind
+from symnet.groups import Element, Group, Kind, Permutation, as_kind, take_element
 
 __all__ = ["Centered", "GroupAveraged", "FrameAveraged", "all_permutations"]
 
@@ -143,13 +143,6 @@ class Centered(_Wrapper):
         return self._finish(outs, single)
 
 
-def _take(g: Element, k: int, device: torch.device) -> Element:
-    """Element ``k`` of a batch (batch 1), on ``device``."""
-    if isinstance(g, tuple):
-        return tuple(_take(x, k, device) for x in g)
-    return g[k : k + 1].to(device)
-
-
 def all_permutations(n: int) -> Tensor:
     """All ``n!`` permutations of ``n`` particles as elements of ``Permutation()``.
 
@@ -230,7 +223,7 @@ class GroupAveraged(_Wrapper):
         kinds = self._inputs(xs)
         elements = self._elements(xs, kinds)
         count = self.group._batch(elements)
-        gs = [_take(elements, k, xs[0].device) for k in range(count)]
+        gs = [take_element(elements, k, xs[0].device) for k in range(count)]
         moved = [
             torch.cat([self.group.act(g, x, kind) for g in gs])
             for x, kind in zip(xs, kinds, strict=True)

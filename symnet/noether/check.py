@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from symnet._util import cast_callable, check_tensor, format_shape, with_time
-from symnet.groups import Generator
+from symnet.groups import Generator, take_element
 from symnet.noether._quantities import (
     ChargeValues,
     check_differentiable,
@@ -35,7 +35,7 @@ from symnet.noether._quantities import (
     lagrangian_charge_values,
 )
 from symnet.noether._symmetries import SymmetrySet, expand_symmetries
-from symnet.noether.discrete import check_discrete, take_element
+from symnet.noether.discrete import check_discrete
 from symnet.noether.report import NoetherReport, Row
 from symnet.noether.verdict import Evidence, Tolerances, decide
 

@@ -19,11 +19,11 @@ import torch
 from torch import Tensor
 
 from symnet._util import with_time
-from symnet.groups import Group
+from symnet.groups import Group, take_element
 from symnet.noether.report import Row
 from symnet.noether.verdict import Tolerances, decide_discrete
 
-__all__ = ["check_discrete", "take_element"]
+__all__ = ["check_discrete"]
 
 
 def _kinds(group: Group) -> tuple[str, str]:
@@ -145,10 +145,3 @@ def _fixed_state_error(
         image = torch.stack([group.act(g, x_k, kind) for x_k in x])
         err = max(err, _rel(x, image, scale))
     return err if err == err else None
-
-
-def take_element(element: Any, i: int) -> Any:
-    """Element ``i`` of a batch of group elements, as a batch of one."""
-    if isinstance(element, tuple):
-        return tuple(e[i : i + 1] for e in element)
-    return element[i : i + 1]

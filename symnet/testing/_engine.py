@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.func import jvp
 
-from symnet.groups import Element, Group, Kind, Permutation
+from symnet.groups import Element, Group, Kind, Permutation, take_element
 from symnet.testing._inputs import Prepared, output_names
 from symnet.testing._report import CheckResult
 from symnet.testing._tolerances import Tolerance
@@ -21,13 +21,6 @@ __all__ = ["check_elements", "check_generators"]
 
 #: Number of Gaussian probes estimating the size of the Lie derivative's terms.
 N_PROBES = 2
-
-
-def _take(g: Element, k: int, device: torch.device) -> Element:
-    """Element ``k`` of a batch (batch 1), on ``device``."""
-    if isinstance(g, tuple):
-        return tuple(_take(x, k, device) for x in g)
-    return g[k : k + 1].to(device)
 
 
 def _to(g: Element, device: torch.device) -> Element:
@@ -85,7 +78,9 @@ def check_elements(
     elements: list[tuple[str, str, Element]] = []
     if n_samples > 0:
         batch = group.sample(n_samples, prep.config_shape, generator=gen)
-        elements += [("sample", f"sample {k}", _take(batch, k, device)) for k in range(n_samples)]
+        elements += [
+            ("sample", f"sample {k}", take_element(batch, k, device)) for k in range(n_samples)
+        ]
     for dname, g in group.discrete_generators(prep.config_shape):
         elements.append(("discrete", dname, _to(g, device)))
     names = output_names(len(y0))

@@ -240,3 +240,19 @@ def test_returned_matrices_are_copies():
     assert_close(R.lie_algebra(), so_basis(3)[1])
     q = torch.randn(1, 2, 3, dtype=torch.float64)
     assert_close(R.act_infinitesimal("rotation_x", q, "point"), q @ so_basis(3)[1][0].T)
+
+
+def test_wigner_d_is_accurate_near_the_euler_pole() -> None:
+    """Rotations about y by tiny angles sit at e3nn's Euler-angle pole (beta ~ 0)."""
+    from e3nn import o3
+
+    from symnet.groups.rotation import wigner_d
+
+    irreps = o3.Irreps("1x1o + 1x2e")
+    s = torch.tensor([1e-9, 1e-6, -1e-4, 3.141592653589793], dtype=torch.float64)
+    R = Rotation(3).exp("rotation_y", s, (1, 3))
+    D = wigner_d(irreps, R)
+    assert (D[:, :3, :3] - R).abs().max() < 1e-14  # 1o is the vector representation
+    g = Rotation(3).sample(4, (1, 3), generator=torch.Generator().manual_seed(0))
+    lhs, rhs = wigner_d(irreps, g @ R), wigner_d(irreps, g) @ D
+    assert (lhs - rhs).abs().max() < 1e-13
