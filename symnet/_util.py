@@ -21,41 +21,61 @@ __all__ = [
     "check_tensor",
     "check_finite",
     "cast_callable",
+    "dtype_mismatch",
     "format_shape",
 ]
 
 
-def _positional_arity(fn: Callable) -> int | None:
-    """Number of positional parameters ``fn`` accepts, or None for ``*args``."""
+#: Names of a parameter that receives the time when it has a default value.
+TIME_NAMES = frozenset({"t", "time", "t0", "tau"})
+
+
+def _signature(fn: Callable) -> inspect.Signature | None:
     target = fn.forward if isinstance(fn, nn.Module) else fn
     try:
-        sig = inspect.signature(target)
+        return inspect.signature(target)
     except (TypeError, ValueError):
         return None
-    count = 0
+
+
+def _positional_params(fn: Callable) -> list[inspect.Parameter] | None:
+    """The positional parameters of ``fn``, or None when it takes ``*args`` (or has no signature)."""
+    sig = _signature(fn)
+    if sig is None:
+        return None
+    params = []
     for p in sig.parameters.values():
         if p.kind is inspect.Parameter.VAR_POSITIONAL:
             return None
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return count
+            params.append(p)
+    return params
 
 
 def accepts_time(fn: Callable, n_base: int) -> bool:
-    """True when ``fn`` takes an extra trailing time argument after ``n_base`` ones.
+    """True when ``fn`` takes the time as an extra argument after ``n_base`` ones.
 
-    ``L(q, qdot)`` has ``n_base = 2`` and returns False; ``L(q, qdot, t)``
-    returns True. A callable with ``*args`` is assumed to accept time.
+    The rule (documented in ``docs/mechanics.md``): the parameter right after
+    the ``n_base`` state arguments receives the time when it is positional
+    and either has no default value (``L(q, qdot, t)``, whatever its name) or
+    is named like a time: ``t``, ``time``, ``t0`` or ``tau``
+    (``L(q, qdot, t=0.0)``). A defaulted parameter with another name
+    (``L(q, qdot, k=4.0)``) keeps its default and ``fn`` is treated as
+    time-independent. A callable with ``*args`` (or no inspectable
+    signature) is assumed to accept the time.
     """
-    arity = _positional_arity(fn)
-    if arity is None:
+    params = _positional_params(fn)
+    if params is None:
         return True
-    if arity < n_base:
+    if len(params) < n_base:
         name = getattr(fn, "__name__", type(fn).__name__)
         raise TypeError(
-            f"{name} must accept at least {n_base} positional arguments, it accepts {arity}"
+            f"{name} must accept at least {n_base} positional arguments, it accepts {len(params)}"
         )
-    return arity > n_base
+    if len(params) == n_base:
+        return False
+    extra = params[n_base]
+    return extra.default is inspect.Parameter.empty or extra.name.lower() in TIME_NAMES
 
 
 def with_time(fn: Callable, n_base: int) -> Callable:
@@ -121,12 +141,65 @@ def check_finite(x: Tensor, name: str) -> None:
         raise ValueError(f"{name} contains {kind} (first at index {idx}); expected finite values")
 
 
+class _CastModule:
+    """A module evaluated with float copies of its parameters and buffers (no deep copy).
+
+    Used when a module cannot be deep-copied (it holds a lock, a file handle,
+    a non-leaf tensor ...): ``torch.func.functional_call`` runs the user's
+    module with cast tensors substituted for its own, which stay untouched.
+    """
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
+        self.module = module
+        self.dtype = dtype
+        self.tensors = {
+            name: (t.detach().to(dtype) if torch.is_floating_point(t) else t)
+            for name, t in [*module.named_parameters(), *module.named_buffers()]
+        }
+        self.__signature__ = _signature(module)
+        self.__name__ = type(module).__name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from torch.func import functional_call
+
+        return functional_call(self.module, self.tensors, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"cast({self.module!r}, {self.dtype})"
+
+
 def cast_callable(fn: Callable, dtype: torch.dtype) -> Callable:
     """Return a copy of ``fn`` evaluated in ``dtype``; the user's object is never modified.
 
-    An ``nn.Module`` is deep-copied and cast. A plain function is returned as
-    is (its arithmetic follows the dtype of its inputs).
+    An ``nn.Module`` is deep-copied and cast; a module that cannot be
+    deep-copied (it holds a lock or another non-copyable attribute) is
+    evaluated through ``torch.func.functional_call`` with cast copies of its
+    parameters and buffers instead. A plain function is returned as is (its
+    arithmetic follows the dtype of its inputs).
     """
     if isinstance(fn, nn.Module):
-        return copy.deepcopy(fn).to(dtype)
+        try:
+            return copy.deepcopy(fn).to(dtype)
+        except Exception:  # noqa: BLE001 - any failure of the copy protocol: fall back
+            return _CastModule(fn, dtype)
     return fn
+
+
+def dtype_mismatch(fn: Callable, dtype: torch.dtype) -> str | None:
+    """A sentence on how ``fn``'s floating dtype differs from ``dtype``, or None.
+
+    Only modules (and functions bound to one) carry a dtype: the dtype of their
+    first floating parameter or buffer.
+    """
+    module = fn if isinstance(fn, nn.Module) else getattr(fn, "__self__", None)
+    if not isinstance(module, nn.Module):
+        return None
+    for t in (*module.parameters(), *module.buffers()):
+        if torch.is_floating_point(t):
+            if t.dtype == dtype:
+                return None
+            return (
+                f"the states are {dtype} but the module's parameters are {t.dtype}: "
+                f"cast the states (x.to({t.dtype})) or the module (module.to({dtype}))"
+            )
+    return None
