@@ -1,4 +1,4 @@
-"""Does a function's autodiff gradient see everything its value depends on?
+"""A probe: does a function's autodiff gradient see everything its value depends on.
 
 A Lagrangian or Hamiltonian that computes part of its value under
 ``torch.no_grad()``, on ``q.detach()`` or through numpy returns correct values
@@ -9,10 +9,11 @@ directional derivative that ``torch.func.grad`` gives with a central finite
 difference of the function's values along a random direction, separately for
 each argument, so that the error names the argument whose gradient is lost.
 
-The test cannot be fooled by a kink (a ReLU crossing between the finite
-difference's two points): it flags a mismatch only where the finite
-differences at two step sizes agree with each other (the value is smooth
-there) and both disagree with the autodiff derivative.
+A kink (a ReLU crossing between the finite difference's two points) does
+not fool the test: a mismatch counts only where the finite differences at
+two step sizes agree with each other (the value is smooth there) and both
+disagree with the autodiff derivative, and only when it shows again along a
+second random direction with a smaller step.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def _signature(fn: Callable) -> inspect.Signature | None:
 
 
 def _positional_params(fn: Callable) -> list[inspect.Parameter] | None:
-    """The positional parameters of ``fn``, or None when it takes ``*args`` (or has no signature)."""
+    """The positional parameters of ``fn``; None for ``*args`` or no signature."""
     sig = _signature(fn)
     if sig is None:
         return None
