@@ -185,14 +185,23 @@ def cast_callable(fn: Callable, dtype: torch.dtype) -> Callable:
     return fn
 
 
-def dtype_mismatch(fn: Callable, dtype: torch.dtype) -> str | None:
+def dtype_mismatch(fn: Callable, dtype: torch.dtype, error: str = "") -> str | None:
     """A sentence on how ``fn``'s floating dtype differs from ``dtype``, or None.
 
-    Only modules (and functions bound to one) carry a dtype: the dtype of their
-    first floating parameter or buffer.
+    Modules (and methods bound to one) carry a dtype: the dtype of their first
+    floating parameter or buffer. For other callables, ``error`` (the text of
+    the exception their evaluation raised) is read for torch's dtype-mismatch
+    wording.
     """
     module = fn if isinstance(fn, nn.Module) else getattr(fn, "__self__", None)
     if not isinstance(module, nn.Module):
+        lowered = error.lower()
+        if "dtype" in lowered or ("double" in lowered and "float" in lowered):
+            return (
+                f"the states are {dtype} but the function seems to hold tensors or parameters "
+                f"of another dtype: cast the states (x.float() or x.double()) or the "
+                f"function's tensors/modules to {dtype}"
+            )
         return None
     for t in (*module.parameters(), *module.buffers()):
         if torch.is_floating_point(t):
