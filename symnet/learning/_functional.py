@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, jvp
 
 from symnet._util import cast_callable, format_shape
+from symnet.learning._options import float_dtype, integer
 
 if TYPE_CHECKING:
     from symnet.learning.symmetry import ParameterSymmetry
@@ -26,8 +27,11 @@ __all__ = [
     "NORM_TYPES",
     "split_batch",
     "cast_tree",
+    "clone_tree",
     "check_loss",
     "check_model",
+    "copy_model",
+    "explain_dtype_error",
     "LossProbe",
 ]
 
@@ -36,6 +40,10 @@ NORM_TYPES: tuple[type, ...] = (
     nn.LayerNorm,
     nn.GroupNorm,
 ) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+
+
+#: (first step relative to |theta|, relative tolerance) of the gradient check per dtype.
+_FD_STEPS = {torch.float64: (1e-4, 1e-4), torch.float32: (1e-2, 3e-2)}
 
 
 def split_batch(batch: Any) -> tuple[tuple, dict, Any]:
@@ -59,11 +67,18 @@ def split_batch(batch: Any) -> tuple[tuple, dict, Any]:
 
 
 def cast_tree(x: Any, dtype: torch.dtype | None, device: torch.device | None = None) -> Any:
-    """Floating tensors in ``x`` (nested tuples, lists, dicts) cast to ``dtype``/``device``."""
+    """Copies of the tensors in ``x`` (nested tuples, lists, dicts), floating ones in ``dtype``.
+
+    Every tensor is a new, detached one, even when no cast is needed: a model
+    or loss that writes to its inputs in place never reaches the user's batch.
+    """
     if isinstance(x, Tensor):
-        if dtype is not None and torch.is_floating_point(x):
-            x = x.to(dtype)
-        return x if device is None else x.to(device)
+        y = x.detach()
+        if dtype is not None and torch.is_floating_point(y):
+            y = y.to(dtype)
+        if device is not None:
+            y = y.to(device)
+        return y.clone() if y.data_ptr() == x.data_ptr() else y
     if isinstance(x, (tuple, list)):
         return type(x)(cast_tree(v, dtype, device) for v in x)
     if isinstance(x, Mapping):
@@ -71,8 +86,19 @@ def cast_tree(x: Any, dtype: torch.dtype | None, device: torch.device | None = N
     return x
 
 
-def check_loss(loss: Any) -> Tensor:
-    """The loss as a 0-dim tensor; a clear error when ``loss_fn`` did not return a scalar."""
+def clone_tree(x: Any) -> Any:
+    """``x`` with every tensor cloned (fresh inputs for one evaluation)."""
+    if isinstance(x, Tensor):
+        return x.clone()
+    if isinstance(x, (tuple, list)):
+        return type(x)(clone_tree(v) for v in x)
+    if isinstance(x, Mapping):
+        return {k: clone_tree(v) for k, v in x.items()}
+    return x
+
+
+def check_loss(loss: Any, step: int | None = None) -> Tensor:
+    """The loss as a 0-dim tensor; a clear error when ``loss_fn`` did not return a finite scalar."""
     if not isinstance(loss, Tensor):
         raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
     if loss.numel() != 1:
@@ -80,7 +106,59 @@ def check_loss(loss: Any) -> Tensor:
             f"loss_fn must return a scalar tensor, got shape {format_shape(loss.shape)} "
             "(reduce it, e.g. with .mean())"
         )
+    if not torch.is_floating_point(loss):
+        raise TypeError(f"loss_fn must return a floating-point scalar, got dtype {loss.dtype}")
+    if not bool(torch.isfinite(loss.detach()).all()):
+        kind = "NaN" if bool(torch.isnan(loss.detach()).any()) else "inf"
+        where = "" if step is None else f" at step {step} (did the training diverge?)"
+        raise ValueError(f"loss_fn returned {kind}{where}; expected a finite scalar")
     return loss.reshape(())
+
+
+def explain_dtype_error(exc: BaseException, dtype: torch.dtype, what: str) -> TypeError | None:
+    """A TypeError explaining a dtype clash inside the ``dtype`` copy of a model, or None."""
+    text = " ".join(str(exc).split())
+    low = text.lower()
+    if not any(w in low for w in ("dtype", "double", "float", "half", "bfloat")):
+        return None
+    name = str(dtype).replace("torch.", "")
+    return TypeError(
+        f"{what} failed in {name} ({text[:200]}): the model's parameters and buffers were "
+        f"cast to {name}, but the model (or loss_fn) uses tensors of another dtype that are "
+        "neither parameters nor buffers (a plain tensor attribute, or a tensor created "
+        "inside forward without dtype=x.dtype). Register them with "
+        "self.register_buffer(name, tensor) so that they follow the model's dtype"
+    )
+
+
+def copy_model(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model``; attributes that cannot be copied (a lock) are shared.
+
+    Raises
+    ------
+    TypeError
+        The module cannot be copied even so.
+    """
+    try:
+        return copy.deepcopy(model)
+    except Exception as exc:  # noqa: BLE001 - any failure of the copy protocol: retry
+        first = " ".join(str(exc).split())[:200]
+    memo: dict[int, Any] = {}
+    for m in model.modules():
+        for key, value in vars(m).items():
+            if key in ("_parameters", "_buffers", "_modules") or isinstance(value, Tensor):
+                continue
+            try:
+                copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - share what cannot be copied
+                memo[id(value)] = value
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception:  # noqa: BLE001
+        raise TypeError(
+            f"model {type(model).__name__} cannot be copied ({first}); the checks work on a "
+            "copy so that your model is never modified"
+        ) from None
 
 
 def check_model(model: Any) -> None:
@@ -142,7 +220,10 @@ class LossProbe:
         check_model(model)
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-        self.model = copy.deepcopy(model).to(dtype)
+        dtype = float_dtype(dtype)
+        seed = integer(seed, "seed")
+        self.dtype = dtype
+        self.model = copy_model(model).to(dtype)
         _batch_stats_only(self.model)
         if zero_eps:
             for m in self.model.modules():
@@ -166,8 +247,18 @@ class LossProbe:
             torch.set_rng_state(self._rng)
             for d, state in zip(self._devices, self._cuda_rng, strict=True):
                 torch.cuda.set_rng_state(state, d)
-            out = functional_call(self.model, dict(params), self.args, self.kwargs)
-            return check_loss(self.loss_fn(out, self.targets))
+            # fresh inputs at every evaluation: a model writing to them in place
+            # (x.mul_) must see the same batch each time
+            args, kwargs, targets = clone_tree((self.args, self.kwargs, self.targets))
+            try:
+                out = functional_call(self.model, dict(params), args, kwargs)
+                loss = self.loss_fn(out, targets)
+            except RuntimeError as exc:
+                err = explain_dtype_error(exc, self.dtype, "model(inputs) or loss_fn")
+                if err is None:
+                    raise
+                raise err from None
+            return check_loss(loss)
 
     @property
     def gradient(self) -> dict[str, Tensor]:
@@ -176,12 +267,75 @@ class LossProbe:
             # torch.autograd rather than torch.func.grad: the latter imports
             # torch._dynamo on first use (seconds), for the same numbers
             leaves = {n: p.detach().requires_grad_(True) for n, p in self.params.items()}
-            grads = torch.autograd.grad(self.loss(leaves), list(leaves.values()), allow_unused=True)
+            with torch.enable_grad():
+                loss = self.loss(leaves)
+            if not loss.requires_grad:
+                raise ValueError(
+                    "loss_fn(model(inputs), targets) has no gradient with respect to the "
+                    "model's parameters (no grad_fn): was it computed under torch.no_grad() "
+                    "or on detached outputs? Every symmetry test would pass vacuously"
+                )
+            grads = torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)
             self._grad = {
                 n: torch.zeros_like(p) if g is None else g.detach()
                 for (n, p), g in zip(leaves.items(), grads, strict=True)
             }
         return self._grad
+
+    def check_gradient(self, n_tries: int = 2) -> None:
+        """Raise when ``grad L`` misses part of the loss's dependence on the parameters.
+
+        The directional derivative ``<grad L, u>`` along a random direction
+        ``u`` (as long as the parameter vector) is compared with central
+        differences of the loss's *values* at two step sizes; a mismatch
+        counts only where the two differences agree with each other (no kink
+        between the points) and shows again along a second direction with a
+        smaller step. A loss computed under ``torch.no_grad()``, on detached
+        outputs or through numpy has zero (or partial) gradients, so every
+        symmetry's Lie derivative and every charge recursion would pass
+        vacuously.
+
+        Raises
+        ------
+        ValueError
+            The gradient disagrees with the finite differences of the values.
+        """
+        h0, tol = _FD_STEPS.get(self.dtype, (1e-2, 3e-2))
+        eps = torch.finfo(self.dtype).eps
+        grad = self.gradient
+        gen = torch.Generator().manual_seed(self.seed + 7919)
+        theta = math.sqrt(sum(float((p.double() ** 2).sum()) for p in self.params.values()))
+        size = theta if theta > 0 else 1.0
+        with torch.no_grad():
+            value = float(self.loss(self.params).abs())
+        for k in range(n_tries):
+            u = {
+                n: torch.randn(p.shape, generator=gen, dtype=torch.float64).to(p)
+                for n, p in self.params.items()
+            }
+            norm = math.sqrt(sum(float((t.double() ** 2).sum()) for t in u.values()))
+            u = {n: t * (size / norm) for n, t in u.items()}
+            h = h0 / (4.0**k)
+            ad = sum(float((grad[n].double() * u[n].double()).sum()) for n in u)
+
+            def fd(step: float, u: dict[str, Tensor] = u) -> float:
+                with torch.no_grad():
+                    plus = {n: p + step * u[n] for n, p in self.params.items()}
+                    minus = {n: p - step * u[n] for n, p in self.params.items()}
+                    return float(self.loss(plus) - self.loss(minus)) / (2.0 * step)
+
+            fd1, fd2 = fd(h), fd(h / 8.0)
+            miss = abs(fd2 - ad)
+            limit = tol * max(abs(fd2), abs(ad)) + 1e3 * eps * (value + 1e-300) * 8.0 / h
+            if not (miss > limit and abs(fd1 - fd2) < 0.1 * miss):
+                return
+        raise ValueError(
+            "the gradient of loss_fn(model(inputs), targets) with respect to the model's "
+            f"parameters disagrees with finite differences of the loss's values (directional "
+            f"derivative {ad:.6g} by autograd, {fd2:.6g} by finite differences): part of the "
+            "loss is invisible to autograd. Do not compute the loss (or the model) under "
+            "torch.no_grad(), on detached outputs, or through numpy/.item()"
+        )
 
     @property
     def grad_norm(self) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from symnet.learning._options import integer
 from symnet.learning.symmetry import CHARGE_FORMULAS, KINDS, ParameterSymmetry
 
 __all__ = ["ParamSlice", "SymmetryFamily"]
@@ -34,7 +35,7 @@ class ParamSlice:
     param : str
         Parameter name as in ``model.named_parameters()``, e.g. ``"fc1.weight"``.
     axis : int or None
-        The unit axis of the parameter tensor (0: rows / output channels,
+        The unit axis (non-negative) of the parameter tensor (0: rows / output channels,
         1: columns / input channels), or None for the whole tensor.
     block : int
         Consecutive indices per unit along ``axis``.
@@ -49,10 +50,16 @@ class ParamSlice:
     sign: int = 1
 
     def __post_init__(self) -> None:
-        if self.sign not in (1, -1):
+        if not isinstance(self.param, str) or not self.param:
+            raise TypeError(f"param must be a parameter name (str), got {self.param!r}")
+        # frozen dataclass: normalized values (numpy integers -> int) go in via object.__setattr__
+        if self.axis is not None:
+            object.__setattr__(self, "axis", integer(self.axis, "axis", minimum=0))
+        object.__setattr__(self, "block", integer(self.block, "block", minimum=1))
+        sign = integer(self.sign, "sign")
+        if sign not in (1, -1):
             raise ValueError(f"sign must be +1 or -1, got {self.sign!r}")
-        if self.block < 1:
-            raise ValueError(f"block must be >= 1, got {self.block!r}")
+        object.__setattr__(self, "sign", sign)
 
     def n_units(self, shape: Sequence[int]) -> int:
         """Number of units in a parameter of this shape."""

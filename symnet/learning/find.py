@@ -18,7 +18,8 @@ from typing import Any, overload
 import torch
 from torch import nn
 
-from symnet.learning._functional import LossProbe, check_model
+from symnet.learning._functional import LossProbe, check_model, clone_tree
+from symnet.learning._options import integer, real
 from symnet.learning._rules import candidates, softmax_loss
 from symnet.learning._trace import trace
 from symnet.learning.family import SymmetryFamily
@@ -196,13 +197,15 @@ def find_symmetries(
         dict (``model(**inputs)``).
     tol : float
         A candidate is confirmed when its relative Lie derivative
-        ``|<grad L, xi>| / (|grad L| |xi|)`` is at most ``tol``.
+        ``|<grad L, xi>| / (|grad L| |xi|)`` is at most ``tol`` (a finite
+        positive number).
     softmax : bool, optional
         Whether the outputs are softmax logits (translation candidates on the
         last ``Linear``). Default: detected from ``loss_fn``; an unknown
         callable is treated as a possible softmax loss and checked.
     seed : int
-        Seed for stochastic layers, the same at every evaluation.
+        Seed for stochastic layers, the same at every evaluation (any
+        integer type).
 
     Returns
     -------
@@ -214,7 +217,17 @@ def find_symmetries(
     ------
     TypeError, ValueError
         ``model`` is not a module or has no parameters, ``batch`` is not
-        ``(inputs, targets)``, ``loss_fn`` does not return a scalar.
+        ``(inputs, targets)``, ``loss_fn`` does not return a finite scalar,
+        its gradient misses part of its value (computed under
+        ``torch.no_grad()`` or on detached outputs: checked against finite
+        differences of the loss), a model holds tensors that do not follow
+        its dtype, a bad option.
+
+    Notes
+    -----
+    Nothing passed is modified: the model is copied (attributes that cannot
+    be deep-copied, such as a lock, are shared by the copy), and every
+    evaluation gets fresh copies of the batch's tensors.
 
     Examples
     --------
@@ -231,13 +244,16 @@ def find_symmetries(
     check_model(model)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
+    tol = real(tol, "tol", positive=True)
+    seed = integer(seed, "seed")
+    if softmax is not None and not isinstance(softmax, bool):
+        raise TypeError(f"softmax must be None, True or False, got {softmax!r}")
     probe = LossProbe(model, loss_fn, batch, seed=seed)
-    probe.loss(probe.params)  # a non-scalar loss or a bad batch fails here, clearly
+    probe.loss(probe.params)  # a non-scalar or NaN loss or a bad batch fails here, clearly
+    probe.check_gradient()  # a loss under no_grad would confirm every candidate vacuously
     with torch.random.fork_rng(devices=probe._devices):
         torch.manual_seed(seed)
-        graph = trace(probe.model, probe.args, probe.kwargs)
+        graph = trace(probe.model, *clone_tree((probe.args, probe.kwargs)))
     if softmax is None:
         softmax = softmax_loss(loss_fn)
     found = candidates(graph, softmax)

@@ -43,6 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from symnet.learning._functional import check_model
+from symnet.learning._options import flag, real
 from symnet.learning._recursion import Hyper, optimizer_kind, predict_linear, predict_quad
 from symnet.learning.family import SymmetryFamily
 from symnet.learning.report import LearningReport, LedgerRow, default_rtol
@@ -126,6 +127,7 @@ class ChargeLedger:
         auto_record: bool = False,
     ) -> None:
         check_model(model)
+        auto_record = flag(auto_record, "auto_record")
         self.kind = optimizer_kind(optimizer)
         self.optimizer = optimizer
         self.optimizer_name = type(optimizer).__name__
@@ -147,6 +149,7 @@ class ChargeLedger:
         self.dtype = next(iter(self._all.values())).dtype
         self._group = {id(p): g for g in optimizer.param_groups for p in g["params"]}
         self.steps = 0
+        self._steps_with_gradient = 0
         self._pending: dict[int, dict[str, Any]] | None = None
         for tr in self.tracks:
             self._start(tr)
@@ -187,6 +190,7 @@ class ChargeLedger:
             float((p.grad.double() ** 2).sum()) for p in self._all.values() if p.grad is not None
         )
         gnorm = math.sqrt(sq)
+        self._steps_with_gradient += int(gnorm > 0)
         pending: dict[int, dict[str, Any]] = {}
         cache: dict[int, Hyper] = {}
 
@@ -315,10 +319,16 @@ class ChargeLedger:
         ----------
         rtol : float, optional
             Largest ``max_k |observed - predicted| / scale`` that still
-            "matches recursion"; default by the model's dtype (1e-9 for
-            float64, 1e-4 for float32).
+            "matches recursion" (finite, non-negative); default by the
+            model's dtype (1e-9 for float64, 1e-4 for float32).
+
+        Notes
+        -----
+        Every row is "no prediction" when no step was recorded, or when the
+        gradient was zero at every step: then the charges follow the
+        gradient-free part of the recursion trivially and nothing was tested.
         """
-        rtol = default_rtol(self.dtype) if rtol is None else float(rtol)
+        rtol = default_rtol(self.dtype) if rtol is None else real(rtol, "rtol", nonnegative=True)
         observed, predicted = self.charges(), self.predictions()
         rows = []
         for tr in self.tracks:
@@ -353,6 +363,14 @@ class ChargeLedger:
     def _verdict(
         self, tr: _Track, error: float | None, residual: float | None, rtol: float
     ) -> tuple[str, str]:
+        if self.steps == 0:
+            return "no prediction", "no optimizer step was recorded: nothing was tested"
+        if self._steps_with_gradient == 0:
+            return "no prediction", (
+                f"the loss's gradient was zero at every one of the {self.steps} steps (a loss "
+                "computed under torch.no_grad() or on detached outputs?): the charges follow "
+                "the gradient-free recursion trivially, so nothing was tested"
+            )
         if self.kind == "adaptive":
             return "no prediction", (
                 f"adaptive optimizer {self.optimizer_name}: its per-coordinate step is not "

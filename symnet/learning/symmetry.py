@@ -163,10 +163,21 @@ class ParameterSymmetry:
         -------
         float
             Round-off level (about 1e-16 in float64) for an exact symmetry.
+
+        Raises
+        ------
+        ValueError
+            The loss is not a finite scalar, or its gradient misses part of
+            its value (computed under ``torch.no_grad()`` or on detached
+            outputs; checked against finite differences of the loss).
+        TypeError
+            A bad ``dtype`` or ``seed``.
         """
         from symnet.learning._functional import LossProbe
 
         probe = LossProbe(model, loss_fn, batch, dtype=dtype, seed=seed)
+        probe.loss(probe.params)
+        probe.check_gradient()  # a loss without gradients would make every symmetry exact
         return probe.relative_lie_derivative(self)
 
     def as_generator(self, model: nn.Module) -> Any:

@@ -20,7 +20,16 @@ import torch
 from torch import Tensor, nn
 
 from symnet._util import cast_callable
-from symnet.learning._functional import cast_tree, check_loss, check_model, split_batch
+from symnet.learning._functional import (
+    LossProbe,
+    cast_tree,
+    check_loss,
+    check_model,
+    copy_model,
+    explain_dtype_error,
+    split_batch,
+)
+from symnet.learning._options import flag, float_dtype, integer, real
 from symnet.learning._recursion import optimizer_kind
 from symnet.learning.find import DEFAULT_TOL, find_symmetries
 from symnet.learning.ledger import ChargeLedger
@@ -133,7 +142,7 @@ def check_training(
         the same class, param groups and state is bound to the copy; yours is
         not stepped.
     steps : int
-        Number of optimizer steps.
+        Number of optimizer steps, at least 1 (any integer type).
     symmetries : iterable of ParameterSymmetry, optional
         Default: :func:`find_symmetries` on the first batch (confirmed ones).
     copy : bool
@@ -156,7 +165,11 @@ def check_training(
     Raises
     ------
     TypeError, ValueError
-        Bad model, optimizer, batches or loss (a non-scalar loss), ``steps < 0``.
+        Bad model, optimizer, batches or loss (a non-scalar or non-finite
+        loss, a loss whose gradient misses part of its value: computed under
+        ``torch.no_grad()`` or on detached outputs, checked against finite
+        differences of the loss on the first batch), ``steps < 1``, a bad
+        option.
 
     Examples
     --------
@@ -173,14 +186,19 @@ def check_training(
     """
     check_model(model)
     optimizer_kind(optimizer)  # a TypeError for anything but a torch optimizer
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = integer(steps, "steps", minimum=1)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    copy = flag(copy, "copy")
+    if dtype is not None:
+        dtype = float_dtype(dtype)
+    if rtol is not None:
+        rtol = real(rtol, "rtol", nonnegative=True)
+    tol = real(tol, "tol", positive=True)
     own = next(model.parameters()).dtype
     if copy:
         dtype = torch.float64 if dtype is None else dtype
-        run_model = _copy.deepcopy(model).to(dtype)
+        run_model = copy_model(model).to(dtype)
         run_loss = cast_callable(loss_fn, dtype)
         run_opt = _rebind(optimizer, model, run_model)
     else:
@@ -191,11 +209,15 @@ def check_training(
             )
         dtype, run_model, run_loss, run_opt = own, model, loss_fn, optimizer
     source = _Batches(batches)
-    first = source.get(0) if steps else None
+    first = source.get(0)
     if symmetries is None:
-        if first is None:
-            raise ValueError("steps=0 and no symmetries: nothing to find them on")
         symmetries = find_symmetries(model, loss_fn, first, tol=tol)
+    else:
+        # the training must test something: a loss without (full) gradients would make
+        # every charge follow the weight-decay-only recursion
+        probe = LossProbe(model, loss_fn, first, dtype=dtype)
+        probe.loss(probe.params)
+        probe.check_gradient()
     device = next(run_model.parameters()).device
     ledger = ChargeLedger(run_model, symmetries, run_opt, auto_record=True)
     try:
@@ -203,7 +225,18 @@ def check_training(
             batch = first if k == 0 else source.get(k)
             args, kwargs, targets = split_batch(cast_tree(batch, dtype, device))
             run_opt.zero_grad()
-            loss = check_loss(run_loss(run_model(*args, **kwargs), targets))
+            try:
+                loss = check_loss(run_loss(run_model(*args, **kwargs), targets), step=k)
+            except RuntimeError as exc:
+                err = explain_dtype_error(exc, dtype, "model(inputs) or loss_fn")
+                if err is None:
+                    raise
+                raise err from None
+            if not loss.requires_grad:
+                raise ValueError(
+                    f"loss_fn(model(inputs), targets) has no gradient at step {k} (no "
+                    "grad_fn): was it computed under torch.no_grad() or on detached outputs?"
+                )
             loss.backward()
             run_opt.step()
     finally:

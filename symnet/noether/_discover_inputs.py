@@ -1,21 +1,80 @@
-"""Input validation shared by :func:`discover` and :func:`discover_hamiltonian`."""
+"""Input validation for :func:`discover`, :func:`discover_hamiltonian`, :func:`check_charges`.
+
+Every argument is checked, and an error names it: numbers must be finite
+and not bools, integers may be of any integer type (``operator.index``),
+flags must be bools.
+"""
 
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
 
-__all__ = ["ALGEBRA_STATES", "states", "times", "check_options", "rms_norm"]
+__all__ = [
+    "ALGEBRA_STATES",
+    "states",
+    "times",
+    "check_options",
+    "check_dtype",
+    "flag",
+    "integer",
+    "real",
+    "rms_norm",
+]
 
 ALGEBRA_STATES = 64
 
+#: Evaluation dtypes the discovery and its finite-difference verification support.
+DTYPES = (torch.float32, torch.float64)
+
+
+def real(x: Any, name: str) -> float:
+    """``x`` as a finite float; bools, strings and non-finite numbers are errors naming ``name``."""
+    if isinstance(x, Tensor):
+        if x.numel() != 1 or x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must be a real number, got a tensor {x!r}")
+        x = x.detach().item()
+    elif isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {x}")
+    return x
+
+
+def integer(x: Any, name: str) -> int:
+    """``x`` as an ``int`` via ``operator.index`` (any integer type, not bool)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got bool {x!r}")
+    try:
+        return operator.index(x)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}") from None
+
+
+def flag(x: Any, name: str) -> bool:
+    """``x`` as a bool; only ``bool`` (and numpy's) is accepted."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def check_dtype(dtype: Any) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or dtype not in DTYPES:
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    return dtype
+
 
 def states(q: Any, v: Any, names: tuple[str, str], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Validated float copies of the states (the user's tensors are never touched)."""
     check_tensor(q, names[0], ndim_min=2)
     check_tensor(v, names[1], ndim_min=2)
     if q.shape != v.shape:
@@ -32,22 +91,40 @@ def states(q: Any, v: Any, names: tuple[str, str], dtype: torch.dtype) -> tuple[
 
 
 def times(t: Any, B: int, dtype: torch.dtype) -> Tensor:
+    """The sample times, shape ``(B,)``: finite real numbers (not bools)."""
     if t is None:
         return torch.zeros(B, dtype=dtype)
+    if isinstance(t, Tensor):
+        if t.dtype == torch.bool or torch.is_complex(t):
+            raise TypeError(f"t must hold real numbers, got a tensor of dtype {t.dtype}")
+        t = t.detach()
+    elif isinstance(t, (bool, np.bool_)) or not isinstance(t, (numbers.Real, np.ndarray)):
+        raise TypeError(
+            f"t must be a real number or a tensor of shape ({B},), got {type(t).__name__} {t!r}"
+        )
+    elif isinstance(t, np.ndarray) and t.dtype.kind not in "iuf":
+        raise TypeError(f"t must hold real numbers, got an array of dtype {t.dtype}")
     t = torch.as_tensor(t, dtype=dtype)
     if t.dim() == 0:
+        check_tensor(t, "t")
         return t.expand(B).clone()
     if t.shape != (B,):
         raise ValueError(f"t must be a scalar or have shape ({B},), got {format_shape(t.shape)}")
     check_tensor(t, "t")
-    return t
+    return t.clone()
 
 
-def check_options(threshold: float | None, max_relative: float, min_gap: float) -> None:
-    if threshold is not None and not (0 < threshold < 1):
-        raise ValueError(f"threshold must lie in (0, 1) (relative to sigma_max), got {threshold}")
+def check_options(threshold: Any, max_relative: Any, min_gap: Any) -> None:
+    if threshold is not None:
+        threshold = real(threshold, "threshold")
+        if not 0 < threshold < 1:
+            raise ValueError(
+                f"threshold must lie in (0, 1) (relative to sigma_max), got {threshold}"
+            )
+    max_relative = real(max_relative, "max_relative")
     if not 0 < max_relative < 1:
         raise ValueError(f"max_relative must lie in (0, 1), got {max_relative}")
+    min_gap = real(min_gap, "min_gap")
     if not min_gap >= 1:
         raise ValueError(f"min_gap must be >= 1, got {min_gap}")
 

@@ -20,16 +20,32 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from symnet._probe import check_autodiff
 from symnet._util import cast_callable, with_time
 from symnet.noether._discover_algebra import poisson_algebra
 from symnet.noether._discover_hamiltonian import bracket_terms, build_basis
 from symnet.noether._discover_hamiltonian_names import name_charges
-from symnet.noether._discover_inputs import ALGEBRA_STATES, check_options, states, times
+from symnet.noether._discover_inputs import (
+    ALGEBRA_STATES,
+    check_dtype,
+    check_options,
+    states,
+    times,
+)
 from symnet.noether._discover_linalg import noise_level, spectrum
 from symnet.noether._discover_result import ChargeDiscovery
+from symnet.noether._discover_verify import verify_charges
 from symnet.noether._quantities import gradients
 
 __all__ = ["discover_hamiltonian"]
+
+
+def _custom_item(item: object, k: int) -> tuple[str, Callable]:
+    """``(name, f)`` of a custom candidate: a callable or a ``(name, callable)`` pair."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        return item[0], item[1]
+    name = getattr(item, "__name__", f"f{k}")
+    return (f"f{k}" if name == "<lambda>" else name), item  # type: ignore[return-value]
 
 
 def discover_hamiltonian(
@@ -80,7 +96,15 @@ def discover_hamiltonian(
     Raises
     ------
     ValueError
-        Bad shapes, NaN/inf states, unknown family names, too few states.
+        Bad shapes, NaN/inf states or times, unknown family names, too few
+        states, an option out of range or not finite.
+    GradientMismatchError
+        (a ``ValueError``) the autodiff gradient of ``H`` or of a custom
+        candidate misses part of its dependence on ``q`` or ``p``, or finite
+        differences of the values of ``H`` or of a found charge refute that
+        the charge is conserved.
+    TypeError
+        ``H`` not callable or not differentiable; an option of the wrong type.
 
     Examples
     --------
@@ -96,6 +120,7 @@ def discover_hamiltonian(
     if not callable(H):
         raise TypeError(f"H must be callable, got {type(H).__name__}")
     check_options(threshold, max_relative, min_gap)
+    dtype = check_dtype(dtype)
     q, p = states(q, p, ("q", "p"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
     tt = times(t, B, dtype)
@@ -114,6 +139,11 @@ def discover_hamiltonian(
     grads = gradients(Hc, q, p, tt, "H")
     F, a, b = bracket_terms(basis.fn, q, p, grads.dq, grads.dv)
     F, a, b = F.detach(), a.detach(), b.detach()
+    check_autodiff(Hc, q, p, tt, name="H", arg_names=("q", "p"))
+    for k, item in enumerate(items):
+        if not isinstance(item, str):
+            label, f = _custom_item(item, k)
+            check_autodiff(f, q, p, tt, name=f"candidate {label!r}", arg_names=("q", "p"))
     if not bool(torch.isfinite(F).all()):
         raise ValueError("candidate functions are not finite at some sample states (q = 0?)")
     rms = F.pow(2).mean(0).sqrt()
@@ -146,6 +176,7 @@ def discover_hamiltonian(
         noise=noise_level(spec.gap),
         grads=(grads.dq[keep], grads.dv[keep]),
     )
+    verify_charges(Hc, charges, q, p, tt, name="H")
     sub = slice(0, ALGEBRA_STATES)
     algebra = poisson_algebra([c.name for c in charges], [c.fn for c in charges], q[sub], p[sub])
     names = [x if isinstance(x, str) else getattr(x, "__name__", "custom") for x in items]

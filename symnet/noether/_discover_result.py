@@ -16,9 +16,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symnet._probe import check_autodiff
+from symnet._util import cast_callable
 from symnet.groups import Generator
 from symnet.noether._discover_algebra import LieAlgebra
 from symnet.noether._discover_hamiltonian import Charge
+from symnet.noether._discover_inputs import integer, real, states
+from symnet.noether._discover_verify import verify_charges
+from symnet.noether._quantities import gradients
 from symnet.noether.report import NoetherReport, Row
 from symnet.noether.verdict import Evidence, Tolerances, decide
 
@@ -234,7 +239,6 @@ def _relative_drift(Q: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
 def _along(H: Callable, charge: Charge, q: Tensor, p: Tensor) -> tuple[Tensor, ...]:
     """Charge, its scale, ``{Q, H}`` and the bracket's scale at states ``(T, B, *S)``."""
     from symnet.noether._discover_hamiltonian import charge_bracket
-    from symnet.noether._quantities import gradients
 
     T, B = q.shape[:2]
     qf, pf = q.reshape(T * B, *q.shape[2:]), p.reshape(T * B, *p.shape[2:])
@@ -274,7 +278,8 @@ def check_charges(
     q0, p0 : Tensor
         Initial states, shape ``(B, *S)``.
     dt, steps : float, int
-        Coarse step and number of steps (the fine rollout takes ``2 * steps``).
+        Coarse step (finite, positive) and number of steps (an integer >= 2 of
+        any integer type); the fine rollout takes ``2 * steps``.
     method : str
         Integrator of :func:`symnet.mechanics.rollout`.
     field : callable, optional
@@ -285,17 +290,55 @@ def check_charges(
     -------
     NoetherReport
         Hamiltonian form; one row per charge.
+
+    Raises
+    ------
+    TypeError
+        ``H`` not callable, ``charges`` not a list of :class:`Charge`, an
+        option of the wrong type (``dt`` a bool, ``steps`` not an integer).
+    ValueError
+        ``dt`` not finite and positive, ``steps < 2``, NaN/inf or badly
+        shaped ``q0``/``p0``, ``H`` not returning shape ``(B,)``.
+    GradientMismatchError
+        (a ``ValueError``) ``H``'s autodiff gradient misses part of its
+        dependence on ``q`` or ``p``, or finite differences of the values of
+        ``H`` or of a charge disagree with the autodiff Poisson bracket (a
+        charge that is simply not conserved is no error: it gets the verdict
+        "broken").
     """
     from symnet.mechanics import get_integrator, hamiltonian_vector_field, rollout
 
-    if not (isinstance(dt, (int, float)) and dt > 0):
+    if not callable(H):
+        raise TypeError(f"H must be callable, got {type(H).__name__}")
+    if isinstance(charges, (str, Charge)) or not isinstance(charges, (list, tuple)):
+        raise TypeError(f"charges must be a list of Charge objects, got {type(charges).__name__}")
+    for k, c in enumerate(charges):
+        if not isinstance(c, Charge):
+            raise TypeError(
+                f"charges[{k}] must be a Charge (e.g. from discover_hamiltonian), got "
+                f"{type(c).__name__}"
+            )
+    dt = real(dt, "dt")
+    if not dt > 0:
         raise ValueError(f"dt must be a positive number, got {dt!r}")
-    if not (isinstance(steps, int) and steps >= 2):
-        raise ValueError(f"steps must be an int >= 2, got {steps!r}")
-    q = q0.detach().to(torch.float64)
-    p = p0.detach().to(torch.float64)
-    tol = tolerances or Tolerances()
+    steps = integer(steps, "steps")
+    if steps < 2:
+        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
     order = get_integrator(method).order
+    if field is not None and not callable(field):
+        raise TypeError(f"field must be callable (q, p, t) -> (qdot, pdot), got {field!r}")
+    if tolerances is not None and not isinstance(tolerances, Tolerances):
+        raise TypeError(
+            "tolerances must be a symnet.noether.verdict.Tolerances, got "
+            f"{type(tolerances).__name__}"
+        )
+    q, p = states(q0, p0, ("q0", "p0"), torch.float64)
+    H = cast_callable(H, torch.float64)
+    t0 = torch.zeros(q.shape[0], dtype=q.dtype)
+    gradients(H, q, p, t0, "H")  # shape and finiteness of H, with errors naming it
+    check_autodiff(H, q, p, t0, name="H", arg_names=("q", "p"))
+    verify_charges(H, charges, q, p, t0, name="H")
+    tol = tolerances or Tolerances()
     field = field or hamiltonian_vector_field(H)
     coarse = rollout(field, q, p, dt=dt, steps=steps, method=method)
     fine = rollout(field, q, p, dt=dt / 2, steps=2 * steps, method=method)

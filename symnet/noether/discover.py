@@ -36,14 +36,24 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symnet._probe import check_autodiff
 from symnet._util import cast_callable
 from symnet.groups import Generator
 from symnet.noether._discover_affine import Layout, affine_columns, field_matrix, name_rows
 from symnet.noether._discover_algebra import vector_field_algebra
-from symnet.noether._discover_inputs import ALGEBRA_STATES, check_options, rms_norm, states, times
+from symnet.noether._discover_inputs import (
+    ALGEBRA_STATES,
+    check_dtype,
+    check_options,
+    flag,
+    rms_norm,
+    states,
+    times,
+)
 from symnet.noether._discover_linalg import noise_level, rref, spectrum
 from symnet.noether._discover_phase import discover_hamiltonian
 from symnet.noether._discover_result import SymmetryDiscovery
+from symnet.noether._discover_verify import verify_generators
 from symnet.noether._quantities import gradients, lagrangian_charge_values
 
 __all__ = ["discover", "discover_hamiltonian"]
@@ -118,6 +128,25 @@ def _parse_lagrangian_candidates(candidates: Any) -> tuple[bool, list[Generator]
     return affine, customs
 
 
+def _probe_fields(customs: list[Generator], q: Tensor, v: Tensor, t: Tensor) -> None:
+    """The autodiff probe on custom candidates: ``xi`` (and ``F``), projected to scalars."""
+    gen = torch.Generator().manual_seed(1)
+    w = torch.randn(q.shape[1:], generator=gen, dtype=q.dtype)
+    for g in customs:
+
+        def field(a: Tensor, b: Tensor, s: Tensor, g: Generator = g) -> Tensor:
+            return (g.xi(a, s) * w).reshape(a.shape[0], -1).sum(1)
+
+        check_autodiff(field, q, v, t, name=f"candidate {g.name!r}", arg_names=("q", "qdot"))
+        if g.has_boundary:
+
+            def boundary(a: Tensor, b: Tensor, s: Tensor, g: Generator = g) -> Tensor:
+                return g.boundary(a, s)
+
+            name = f"the boundary term of candidate {g.name!r}"
+            check_autodiff(boundary, q, v, t, name=name, arg_names=("q", "qdot"))
+
+
 def discover(
     L: Callable,
     q: Tensor,
@@ -180,10 +209,19 @@ def discover(
     Raises
     ------
     ValueError
-        Bad shapes, NaN/inf states, unknown candidate names, too few states,
-        ``L`` returning a shape other than ``(B,)``.
+        Bad shapes, NaN/inf states or times, unknown candidate names, too few
+        states, ``L`` returning a shape other than ``(B,)``, an option out of
+        range or not finite.
+    GradientMismatchError
+        (a ``ValueError``) ``L``'s autodiff gradient (or a custom
+        candidate's) misses part of its dependence on ``q`` or ``qdot``
+        (computed under ``torch.no_grad()``, on ``q.detach()``, ...), or
+        finite differences of ``L``'s values refute a found generator.
     TypeError
-        ``L`` not callable or not differentiable with ``torch.func``.
+        ``L`` not callable or not differentiable with ``torch.func``; an
+        option of the wrong type (a bool where a number is expected, a
+        non-bool ``time`` or ``particlewise``, a ``dtype`` other than
+        float32/float64).
 
     Notes
     -----
@@ -198,6 +236,14 @@ def discover(
     from the rest), and the highest is used so that the approximate ones are
     reported too, each with its own relative singular value
     (:attr:`SymmetryDiscovery.relative`).
+
+    Every finding is verified from ``L``'s values alone: the central
+    difference of ``L`` along the generator (minus the boundary rate) must be
+    small relative to ``L``'s variation along random directions, unless
+    autodiff also says it is not small (an approximate symmetry). A finding
+    that the values refute is an error, not a silent drop: autodiff and the
+    values of ``L`` disagree, and the other findings rest on the same
+    gradients.
 
     The nullspace basis is made canonical by a reduced row echelon form that
     pivots on custom, so(d), time, dilation, symmetric and translation
@@ -228,6 +274,8 @@ def discover(
     if not callable(L):
         raise TypeError(f"L must be callable, got {type(L).__name__}")
     check_options(threshold, max_relative, min_gap)
+    particlewise, time = flag(particlewise, "particlewise"), flag(time, "time")
+    dtype = check_dtype(dtype)
     q, v = states(q, qdot, ("q", "qdot"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
     tt = times(t, B, dtype)
@@ -243,6 +291,8 @@ def discover(
         )
     Lc = cast_callable(L, dtype)
     grads = gradients(Lc, q, v, tt, "L")
+    check_autodiff(Lc, q, v, tt, name="L", arg_names=("q", "qdot"))
+    _probe_fields(customs, q, v, tt)
     cols, terms, scales = [], [], []
     for gen in customs:
         cv = lagrangian_charge_values(grads, gen, q, v, tt)
@@ -290,6 +340,7 @@ def discover(
         deviation[gen.name] = item.deviation
         coefficients[gen.name] = item.coefficients
         gens.append(gen)
+    verify_generators(Lc, gens, q, v, tt, name="L")
     algebra = vector_field_algebra(gens, q[:ALGEBRA_STATES])
     parts = (["affine" + (" (particlewise)" if particlewise else "")] if affine else []) + [
         g.name for g in customs
