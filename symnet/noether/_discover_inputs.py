@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
+from symnet._validate import flag, integer, real
 
 __all__ = [
     "ALGEBRA_STATES",
@@ -34,37 +34,6 @@ ALGEBRA_STATES = 64
 
 #: Evaluation dtypes the discovery and its finite-difference verification support.
 DTYPES = (torch.float32, torch.float64)
-
-
-def real(x: Any, name: str) -> float:
-    """``x`` as a finite float; bools, strings and non-finite numbers are errors naming ``name``."""
-    if isinstance(x, Tensor):
-        if x.numel() != 1 or x.dtype == torch.bool or x.is_complex():
-            raise TypeError(f"{name} must be a real number, got a tensor {x!r}")
-        x = x.detach().item()
-    elif isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {x}")
-    return x
-
-
-def integer(x: Any, name: str) -> int:
-    """``x`` as an ``int`` via ``operator.index`` (any integer type, not bool)."""
-    if isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got bool {x!r}")
-    try:
-        return operator.index(x)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}") from None
-
-
-def flag(x: Any, name: str) -> bool:
-    """``x`` as a bool; only ``bool`` (and numpy's) is accepted."""
-    if not isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
-    return bool(x)
 
 
 def check_dtype(dtype: Any) -> torch.dtype:
