@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from symnet.nn._checks import check_input
+
 __all__ = ["EGNNCore", "AGGREGATIONS", "check_aggregation"]
 
 AGGREGATIONS = ("sum", "mean")
@@ -257,6 +259,13 @@ class EGNNCore:
         if self.velocity_mlp is not None:
             return h_new, x_new, v_new
         return h_new, x_new
+
+    def _check_dtypes(self, **inputs: Tensor | None) -> None:
+        """Each given input must be floating point in the dtype of the parameters."""
+        like = self.edge_mlp[0].weight
+        for name, t in inputs.items():
+            if t is not None:
+                check_input(t, name, like, type(self).__name__)
 
     def _check_velocity(self, v: Tensor | None, name: str) -> None:
         if self.update_velocity and v is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from symnet.nn._checks import check_input
 from symnet.nn._egnn_core import EGNNCore
 
 __all__ = ["EGNN", "EGNNLayer"]
@@ -161,7 +162,8 @@ class EGNNLayer(EGNNCore, nn.Module):
             Boolean, shape ``(..., N)``: False marks padding. Padded particles
             send and receive no messages, do not count in the mean, and are
             returned unchanged (features: unchanged with a residual, else 0).
-            Their entries must be finite.
+            Their entries may hold anything, NaN included: they never reach
+            the real particles' outputs or the gradients.
         edge_attr : Tensor, optional
             Shape ``(..., N, N, E)``, ``a_ij`` at ``[..., i, j, :]``.
 
@@ -170,9 +172,26 @@ class EGNNLayer(EGNNCore, nn.Module):
         tuple of Tensor
             ``h'`` ``(..., N, out_features)``, ``x'`` ``(..., N, d)``, and
             ``v'`` ``(..., N, d)`` when ``update_velocity``.
+
+        Raises
+        ------
+        TypeError
+            An input that is not floating point or not in the dtype of the
+            layer's parameters (the message names it and the casts that fix
+            it, e.g. ``x.float()`` or ``layer.double()``).
+        ValueError
+            Shapes that disagree, a missing or unexpected ``v``/``edge_attr``.
         """
+        self._check_dtypes(h=h, x=x, v=v, edge_attr=edge_attr)
         _check_inputs(h, x, v, mask, self.in_features)
         self._check_velocity(v, "v")
+        original = (h, x, v)
+        if mask is not None:
+            # padded entries may hold anything (NaN included): zero them before any
+            # arithmetic, so that neither outputs nor gradients of real particles see them
+            keep = mask[..., None]
+            h, x = torch.where(keep, h, 0.0), torch.where(keep, x, 0.0)
+            v = None if v is None else torch.where(keep, v, 0.0)
         n = x.shape[-2]
         diff = x[..., :, None, :] - x[..., None, :, :]  # (..., N, N, d): x_i - x_j
         r2 = (diff * diff).sum(-1, keepdim=True)  # (..., N, N, 1)
@@ -184,7 +203,14 @@ class EGNNLayer(EGNNCore, nn.Module):
         m_agg = torch.einsum("...ij,...ijh->...ih", w, m)
         coef = self._coord_weights(m, r2).squeeze(-1) * w
         dx = torch.einsum("...ij,...ijd->...id", coef, diff)
-        return self._update(h, x, v, m_agg, dx, mask)
+        out = self._update(h, x, v, m_agg, dx, mask)
+        if mask is None:
+            return out
+        # padded particles come back as they came in (features: with a residual)
+        keep = mask[..., None]
+        restored = [out[0] if not self.residual else torch.where(keep, out[0], original[0])]
+        restored += [torch.where(keep, o, i) for o, i in zip(out[1:], original[1:], strict=False)]
+        return tuple(restored)
 
 
 class EGNN(nn.Module):
@@ -279,8 +305,9 @@ class EGNN(nn.Module):
             ``update_velocity=True``.
         mask : Tensor, optional
             Boolean, shape ``(..., N)``, False for padding: padded particles
-            never influence real ones; their positions and velocities are
-            returned unchanged and their features as 0.
+            never influence real ones (their entries may hold anything, NaN
+            included); their positions and velocities are returned unchanged
+            and their features as 0.
         edge_attr : Tensor, optional
             Shape ``(..., N, N, edge_features)``.
 
@@ -290,14 +317,21 @@ class EGNN(nn.Module):
             ``h'`` ``(..., N, out_features)``, ``x'`` ``(..., N, d)`` and, with
             ``update_velocity``, ``v'`` ``(..., N, d)``.
         """
+        like = self.embedding.weight
+        for name, t in (("h", h), ("x", x), ("v", v), ("edge_attr", edge_attr)):
+            if t is not None:
+                check_input(t, name, like, type(self).__name__)
         if h.shape[-1] != self.in_features:
             raise ValueError(
                 f"h must have {self.in_features} features on its last axis, got shape "
                 f"{tuple(h.shape)}"
             )
+        if mask is not None:
+            _check_inputs(h, x, v, mask, self.in_features)
+            # padded features may hold anything (NaN included): zeroed before the embedding
+            h = torch.where(mask[..., None], h, 0.0)
         h = self.embedding(h)
         if mask is not None:
-            _check_inputs(h, x, v, mask, self.hidden)
             h = torch.where(mask[..., None], h, torch.zeros_like(h))
         state: tuple[Tensor, ...] = (x,) if v is None else (x, v)
         for layer in self.layers:

@@ -23,6 +23,7 @@ from torch import Tensor
 from torch_geometric.data.data import BaseData
 from torch_geometric.nn import MessagePassing
 
+from symnet._util import check_finite
 from symnet.nn._egnn_core import EGNNCore, check_aggregation
 from symnet.nn.egnn import _copy_modules
 
@@ -152,6 +153,15 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
             ``x'`` ``(num_nodes, out_features)``, ``pos'`` ``(num_nodes, d)``
             and, with ``update_velocity``, ``vel'``; for a ``Data`` input a
             shallow copy with ``x``, ``pos`` (and ``vel``) replaced.
+
+        Raises
+        ------
+        TypeError
+            ``x``, ``pos``, ``vel`` or ``edge_attr`` not floating point or not
+            in the dtype of the layer's parameters (the message names the
+            input and the casts that fix it), or a floating ``edge_index``.
+        ValueError
+            Shapes that disagree.
         """
         if isinstance(x, BaseData):
             data = x
@@ -167,6 +177,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
             return new
         if pos is None or edge_index is None:
             raise TypeError("EGNNConv needs x, pos and edge_index (or a Data object)")
+        self._check_dtypes(x=x, pos=pos, vel=vel, edge_attr=edge_attr)
         _check_graph(x, pos, edge_index, vel, self.in_features)
         self._check_velocity(vel, "vel")
         a, b = self._node_projections(x) if self.project_nodes else (x, x)
@@ -276,6 +287,12 @@ def radius_graph(
         Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
         ``i``, sorted by target, then source.
 
+    Raises
+    ------
+    ValueError
+        ``pos`` is not ``(num_nodes, d)`` or holds NaN/inf (the error names the
+        first bad entry), or ``r`` is not positive.
+
     Examples
     --------
     >>> pos = torch.tensor([[0.0, 0.0], [0.5, 0.0], [2.0, 0.0]])
@@ -283,10 +300,14 @@ def radius_graph(
     tensor([[1, 0],
             [0, 1]])
     """
-    if pos.dim() != 2:
-        raise ValueError(f"pos must have shape (num_nodes, d), got {tuple(pos.shape)}")
+    if not isinstance(pos, Tensor) or pos.dim() != 2:
+        got = tuple(pos.shape) if isinstance(pos, Tensor) else type(pos).__name__
+        raise ValueError(f"pos must have shape (num_nodes, d), got {got}")
     if not r > 0:
         raise ValueError(f"r must be positive, got {r!r}")
+    # NaN compares false with every distance: without this the graph would silently lose
+    # every edge of the node (one reduction over pos; the cell list costs far more)
+    check_finite(pos, "pos")
     n, d = pos.shape
     dev = pos.device
     if n == 0:
@@ -333,6 +354,11 @@ def _check_graph(x: Tensor, pos: Tensor, edge_index: Tensor, vel: Tensor | None,
         )
     if x.shape[1] != c:
         raise ValueError(f"x must have {c} features, got shape {tuple(x.shape)}")
+    if not isinstance(edge_index, Tensor) or edge_index.is_floating_point():
+        got = edge_index.dtype if isinstance(edge_index, Tensor) else type(edge_index).__name__
+        raise TypeError(
+            f"edge_index must be an integer tensor (torch.long) of shape (2, num_edges), got {got}"
+        )
     if edge_index.dim() != 2 or edge_index.shape[0] != 2:
         raise ValueError(
             f"edge_index must have shape (2, num_edges), got {tuple(edge_index.shape)}"

@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from symnet.groups import Group
+from symnet.nn._checks import check_input
 from symnet.nn.reps import Rep, Scalar
 
 __all__ = [
@@ -319,8 +320,18 @@ class EquivariantLinear(nn.Module):
         Returns
         -------
         Tensor
-            Shape ``(..., rep_out.dim)``.
+            Shape ``(..., rep_out.dim)``, in the dtype of the layer.
+
+        Raises
+        ------
+        TypeError
+            ``x`` is not floating point or not in the dtype of the
+            coefficients (cast one of them: ``x.float()``, ``layer.double()``;
+            float16 and bfloat16 work too).
+        ValueError
+            ``x`` does not end in ``rep_in.dim`` entries.
         """
+        check_input(x, "x", self.weight_coeffs, type(self).__name__)
         if x.shape[-1] != self.rep_in.dim:
             raise ValueError(
                 f"{type(self).__name__} expects inputs of shape (..., {self.rep_in.dim}) for "

@@ -16,9 +16,12 @@ S. Villar et al., "Scalars are universal", NeurIPS 2021.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from symnet.nn._checks import check_same_dtype
 
 __all__ = ["InvariantFeatures", "safe_norm"]
 
@@ -34,6 +37,9 @@ def safe_norm(sq: Tensor) -> Tensor:
     give NaN gradients. Here the derivative at 0 is set to 0 (a subgradient);
     reverse- and forward-mode AD both see it (a double ``torch.where``).
 
+    NaN (and a negative ``sq``) gives NaN, as ``sqrt`` does: only an exact
+    zero is special-cased, so a bad value is never turned into a distance of 0.
+
     Parameters
     ----------
     sq : Tensor
@@ -44,9 +50,9 @@ def safe_norm(sq: Tensor) -> Tensor:
     Tensor
         Same shape as ``sq``.
     """
-    pos = sq > 0
-    root = torch.sqrt(torch.where(pos, sq, torch.ones_like(sq)))
-    return torch.where(pos, root, torch.zeros_like(sq))
+    zero = sq == 0
+    root = torch.sqrt(torch.where(zero, torch.ones_like(sq), sq))
+    return torch.where(zero, torch.zeros_like(sq), root)
 
 
 class InvariantFeatures(nn.Module):
@@ -221,15 +227,25 @@ class InvariantFeatures(nn.Module):
         v : Tensor, optional
             Velocities (or any vectors), shape ``(..., N, d)``.
         masses : Tensor, optional
-            Shape ``(..., N, 1)`` or ``(N, 1)``, positive: the centre is the
-            centre of mass. Only with ``centred=True``.
+            Shape ``(..., N, 1)`` or ``(N, 1)``, positive and finite: the
+            centre is the centre of mass. Only with ``centred=True``. Cast to
+            the dtype of ``x``.
 
         Returns
         -------
         Tensor or tuple of Tensor
             ``(..., N, N, F_pair)`` for ``"pair"``, ``(..., N, F)`` for
-            ``"particle"``, ``(..., F)`` for ``"global"``; a tuple when
-            ``output`` was a sequence.
+            ``"particle"``, ``(..., F)`` for ``"global"``, in the dtype of
+            ``x`` (any floating dtype, float16 and bfloat16 included); a tuple
+            when ``output`` was a sequence.
+
+        Raises
+        ------
+        TypeError
+            ``x`` is not floating point, or ``v`` has another dtype than ``x``.
+        ValueError
+            Shapes that disagree, no particles (``N = 0``), or masses that
+            are not all positive and finite.
         """
         pair, own = self._features(x, v, masses)
         n = x.shape[-2]
@@ -247,12 +263,23 @@ class InvariantFeatures(nn.Module):
         self, x: Tensor, v: Tensor | None, masses: Tensor | None
     ) -> tuple[Tensor, Tensor]:
         """Pair features ``(..., N, N, F_pair)`` and own features ``(..., N, F_own)``."""
-        if x.dim() < 2:
-            raise ValueError(f"x must have shape (..., N, d), got {tuple(x.shape)}")
-        if v is not None and v.shape[-2:] != x.shape[-2:]:
+        if not isinstance(x, Tensor) or x.dim() < 2:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"x must have shape (..., N, d), got {got}")
+        if not torch.is_floating_point(x):
+            raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+        if x.shape[-2] == 0:
             raise ValueError(
-                f"v must have the shape of x (..., N, d): x {tuple(x.shape)}, v {tuple(v.shape)}"
+                f"x has N = 0 particles (shape {tuple(x.shape)}): invariant features need at "
+                f"least one particle (pools and centres over no particles are undefined)"
             )
+        if v is not None:
+            check_same_dtype(v, "v", x, "x")
+            if v.shape[-2:] != x.shape[-2:]:
+                raise ValueError(
+                    f"v must have the shape of x (..., N, d): x {tuple(x.shape)}, "
+                    f"v {tuple(v.shape)}"
+                )
         if masses is not None and not self.centred:
             raise ValueError("masses only set the centre of mass: pass centred=True to use them")
         norm = (lambda s: s) if self.squared else safe_norm
@@ -264,10 +291,7 @@ class InvariantFeatures(nn.Module):
                 c = x.mean(-2, keepdim=True)
                 vc = v.mean(-2, keepdim=True) if v is not None else None
             else:
-                if masses.shape[-1] != 1 or masses.shape[-2] != x.shape[-2]:
-                    raise ValueError(
-                        f"masses must have shape (..., N, 1), got {tuple(masses.shape)}"
-                    )
+                masses = _check_masses(masses, x)
                 w = masses / masses.sum(-2, keepdim=True)
                 c = (w * x).sum(-2, keepdim=True)
                 vc = (w * v).sum(-2, keepdim=True) if v is not None else None
@@ -310,6 +334,29 @@ class InvariantFeatures(nn.Module):
             return torch.cat([vals, own_sorted], -1)
         per = self._particle(pair, own, n)
         return per.sum(-2) if self.pooling == "sum" else per.mean(-2)
+
+
+def _check_masses(masses: Any, x: Tensor) -> Tensor:
+    """``masses`` in ``x``'s dtype and device, checked: shape ``(..., N, 1)``, positive, finite.
+
+    One reduction over the ``N`` masses: a zero total (or a NaN) would make
+    the centre of mass, and every feature relative to it, NaN without a word.
+    """
+    if not isinstance(masses, Tensor):
+        raise TypeError(f"masses must be a torch.Tensor, got {type(masses).__name__}")
+    if masses.dim() < 2 or masses.shape[-1] != 1 or masses.shape[-2] != x.shape[-2]:
+        raise ValueError(
+            f"masses must have shape (..., N, 1) with N = {x.shape[-2]}, got {tuple(masses.shape)}"
+        )
+    m = masses.to(dtype=x.dtype, device=x.device)
+    ok = (m > 0) & torch.isfinite(m)
+    if not bool(ok.all()):
+        idx = tuple(int(i) for i in (~ok).nonzero()[0])
+        raise ValueError(
+            f"masses must be positive and finite (the centre of mass divides by their sum), "
+            f"got {float(m[idx])} at index {idx}"
+        )
+    return m
 
 
 def _off_diagonal(n: int, device: torch.device) -> tuple[Tensor, Tensor]:

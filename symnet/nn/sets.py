@@ -25,7 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
+
+from symnet.nn._checks import check_input
 
 __all__ = ["PermEquivariantLinear", "DeepSets"]
 
@@ -44,16 +47,32 @@ def _check_features(x: Tensor, features: int, owner: str) -> None:
         raise ValueError(f"{owner} expects x of shape (..., N, {features}), got {got}")
 
 
-def _mask_weights(x: Tensor, mask: Tensor | None) -> Tensor | None:
-    """The mask as weights of shape ``(..., N, 1)`` in ``x``'s dtype (None without mask)."""
+def _masked(x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """``x`` with padded entries set to 0, and the mask as weights ``(..., N, 1)``.
+
+    Padded entries may hold anything, NaN or inf included: they are replaced
+    before any arithmetic (``torch.where``), so that neither the outputs nor
+    the gradients of the real particles see them. Without a mask ``x`` is
+    returned as is and the weights are None.
+    """
     if mask is None:
-        return None
-    if mask.shape != x.shape[:-1]:
+        return x, None
+    if not isinstance(mask, Tensor) or mask.shape != x.shape[:-1]:
+        got = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
         raise ValueError(
-            f"mask must have shape {tuple(x.shape[:-1])} (x without its feature axis), "
-            f"got {tuple(mask.shape)}"
+            f"mask must have shape {tuple(x.shape[:-1])} (x without its feature axis), got {got}"
         )
-    return mask.to(x.dtype).unsqueeze(-1)
+    keep = (mask if mask.dtype == torch.bool else mask != 0).unsqueeze(-1)
+    return torch.where(keep, x, 0.0), keep.to(x.dtype)
+
+
+def _check_particles(x: Tensor, mask: Tensor | None, reduction: str, owner: str) -> None:
+    if reduction == "mean" and mask is None and x.shape[-2] == 0:
+        raise ValueError(
+            f"x has N = 0 particles (shape {tuple(x.shape)}): {owner}'s reduction='mean' over no "
+            f"particles is undefined; use reduction='sum' (the sum over no particles is 0), or "
+            f"pad the sets and pass a mask (a set without real particles pools to 0)"
+        )
 
 
 def _pool(x: Tensor, m: Tensor | None, reduction: str) -> Tensor:
@@ -107,7 +126,9 @@ class PermEquivariantLinear(nn.Module):
             Per-particle features, shape ``(..., N, C_in)``.
         mask : Tensor, optional
             Shape ``(..., N)``, bool or 0/1: padded particles (0) are left out
-            of the pooling and their outputs are set to zero.
+            of the pooling and their outputs are set to zero. Their entries
+            may hold anything, NaN included: they never reach the outputs or
+            the gradients.
 
         Returns
         -------
@@ -115,7 +136,8 @@ class PermEquivariantLinear(nn.Module):
             Shape ``(..., N, C_out)``.
         """
         _check_features(x, self.in_features, type(self).__name__)
-        m = _mask_weights(x, mask)
+        check_input(x, "x", self.own.weight, type(self).__name__)
+        x, m = _masked(x, mask)
         y = self.own(x) + self.pooled(_pool(x, m, self.reduction)).unsqueeze(-2)
         return y if m is None else y * m
 
@@ -202,16 +224,29 @@ class DeepSets(nn.Module):
         x : Tensor
             Per-particle features, shape ``(..., N, C)``.
         mask : Tensor, optional
-            Shape ``(..., N)``, bool or 0/1; padded particles (0) are left out.
+            Shape ``(..., N)``, bool or 0/1; padded particles (0) are left out
+            (their entries may hold anything, NaN included). A set without
+            real particles pools to 0, with either reduction.
 
         Returns
         -------
         Tensor
             Shape ``(..., out_features)``, invariant under permutations of the
             (unmasked) particles.
+
+        Raises
+        ------
+        TypeError
+            ``x`` is not floating point or not in the dtype of the parameters
+            (cast one of them: ``x.float()`` or ``model.double()``).
+        ValueError
+            ``x`` has the wrong number of features, or (``reduction="mean"``,
+            no mask) no particles: the mean over an empty set is undefined.
         """
         _check_features(x, self.in_features, type(self).__name__)
-        m = _mask_weights(x, mask)
+        check_input(x, "x", self.phi[0].weight, type(self).__name__)
+        _check_particles(x, mask, self.reduction, type(self).__name__)
+        x, m = _masked(x, mask)
         pooled = _pool(self.phi(x), m, self.reduction)
         return self.rho(self.act(pooled))
 

@@ -37,7 +37,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from symnet._util import check_finite, format_shape
 from symnet.groups import Element, Group, Kind, Permutation, as_kind, take_element
+from symnet.nn._checks import call_model, check_rows, output_names
 
 __all__ = ["Centered", "GroupAveraged", "FrameAveraged", "all_permutations"]
 
@@ -133,14 +135,31 @@ class Centered(_Wrapper):
         kinds = self._inputs(xs)
         first = next(x for x, k in zip(xs, kinds, strict=True) if k.name == "point")
         c = first.mean(-2, keepdim=True)
-        moved = [x - c if k.name == "point" else x for x, k in zip(xs, kinds, strict=True)]
-        outs, single = _as_tuple(self.model(*moved))
+        # copies of the other inputs too: a model that writes into its arguments
+        # must not change the caller's tensors
+        moved = [x - c if k.name == "point" else x.clone() for x, k in zip(xs, kinds, strict=True)]
+        outs, single = _as_tuple(call_model(self.model, moved))
         if self.out_kinds is not None:
             _check_count(self.out_kinds, len(outs), "out_kinds")
+            names = output_names(len(outs))
+            for y, k, name in zip(outs, self.out_kinds, names, strict=True):
+                if k.name == "point":
+                    _check_point_output(y, c, name)
             outs = tuple(
                 y + c if k.name == "point" else y for y, k in zip(outs, self.out_kinds, strict=True)
             )
         return self._finish(outs, single)
+
+
+def _check_point_output(y: Tensor, c: Tensor, name: str) -> None:
+    """A point output must be ``(..., M, d)`` with the inputs' leading axes (no broadcasting)."""
+    if y.dim() < 2 or y.shape[:-2] != c.shape[:-2] or y.shape[-1] != c.shape[-1]:
+        lead = ", ".join(str(int(s)) for s in c.shape[:-2])
+        raise ValueError(
+            f"model output {name} of kind point has shape {format_shape(y.shape)}; expected "
+            f"({lead}{', ' if lead else ''}M, {c.shape[-1]}), the leading axes of the inputs, "
+            f"so that the centroid (shape {format_shape(c.shape)}) can be added back"
+        )
 
 
 def all_permutations(n: int) -> Tensor:
@@ -228,9 +247,12 @@ class GroupAveraged(_Wrapper):
             torch.cat([self.group.act(g, x, kind) for g in gs])
             for x, kind in zip(xs, kinds, strict=True)
         ]
-        outs, single = _as_tuple(self.model(*moved))
+        outs, single = _as_tuple(call_model(self.model, moved))
         if self.out_kinds is not None:
             _check_count(self.out_kinds, len(outs), "out_kinds")
+        rows = int(moved[0].shape[0])
+        why = f"calls the model once on |G| B = {count} x {rows // count} = {rows} rows"
+        check_rows(outs, rows, type(self).__name__, why)
         averaged = []
         for j, y in enumerate(outs):
             parts = y.reshape(count, -1, *y.shape[1:]).unbind(0)
@@ -346,13 +368,24 @@ class FrameAveraged(_Wrapper):
         point = self.in_kinds is not None and self.in_kinds[self.frame_input].name == "point"
         c = x.mean(-2, keepdim=True) if self.center and point else torch.zeros_like(x[..., :1, :])
         xc = x - c
-        _, U = torch.linalg.eigh(xc.transpose(-1, -2) @ xc)
-        s = _sign_patterns(x.shape[-1], self.improper).to(x)
+        # eigh and det have no float16/bfloat16 kernels: frames of 16-bit inputs in float32
+        work = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+        xw = xc.to(work)
+        try:
+            _, U = torch.linalg.eigh(xw.transpose(-1, -2) @ xw)
+        except torch.linalg.LinAlgError as err:
+            check_finite(x, f"inputs[{self.frame_input}]")  # names NaN/inf in the frame input
+            raise ValueError(
+                f"FrameAveraged could not diagonalise the covariance of inputs[{self.frame_input}] "
+                f"({err})"
+            ) from err
+        s = _sign_patterns(x.shape[-1], self.improper).to(U)
         if not self.improper:  # flip the first axis where det U = -1
             first = torch.ones_like(U[..., 0, :])
             first[..., 0] = torch.linalg.det(U)
             U = U * first.unsqueeze(-2)
-        return U.unsqueeze(0) * s.reshape(-1, *([1] * (U.dim() - 2)), 1, s.shape[-1]), c
+        R = U.unsqueeze(0) * s.reshape(-1, *([1] * (U.dim() - 2)), 1, s.shape[-1])
+        return R.to(x.dtype), c
 
     def forward(self, *xs: Tensor) -> Tensor | tuple[Tensor, ...]:
         """Evaluate the frame average; shapes as the model's."""
@@ -367,9 +400,12 @@ class FrameAveraged(_Wrapper):
                 moved.append((x.unsqueeze(0) @ R).flatten(0, 1))
             else:
                 moved.append(x.unsqueeze(0).expand(n, *x.shape).flatten(0, 1))
-        outs, single = _as_tuple(self.model(*moved))
+        outs, single = _as_tuple(call_model(self.model, moved))
         if self.out_kinds is not None:
             _check_count(self.out_kinds, len(outs), "out_kinds")
+        rows = int(moved[0].shape[0])
+        why = f"calls the model once on {n} frames x {rows // n} rows = {rows} rows"
+        check_rows(outs, rows, type(self).__name__, why)
         averaged = []
         for j, y in enumerate(outs):
             y = y.reshape(n, -1, *y.shape[1:])

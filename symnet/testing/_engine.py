@@ -6,6 +6,7 @@ Private module; the error formulas are documented in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -48,7 +49,9 @@ def _row(
     check: str, name: str, output: str, diff: Tensor, scale: Tensor, tol: Tolerance
 ) -> CheckResult:
     d, s = float(diff), float(scale)
-    if d != d:  # NaN difference: the transformed output was not finite
+    if not (math.isfinite(d) and math.isfinite(s)):
+        # NaN or inf in an output at the transformed inputs (or in the Lie derivative):
+        # a failure, never a pass (inf - inf is NaN, and inf <= rtol * inf would hold)
         return CheckResult(check, name, output, float("nan"), tol.rtol, False)
     error = d / s if s > 0 else (0.0 if d == 0 else float("inf"))
     allowed = tol.rtol + tol.atol / s if s > 0 else (float("inf") if tol.atol > 0 else tol.rtol)

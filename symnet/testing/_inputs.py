@@ -146,6 +146,31 @@ def _prepare_time(t: Any, batch: int, dtype: torch.dtype, device: torch.device) 
     return t.detach().to(dtype=dtype, device=device, copy=True)
 
 
+def _check_not_empty(xs: Sequence[Tensor], kinds: Sequence[Kind], names: Sequence[str]) -> None:
+    """Refuse inputs on which a check would test nothing (an empty check is no pass).
+
+    Raises
+    ------
+    ValueError
+        The batch is empty (B = 0), an input with a particle axis has no
+        particles (N = 0), or every input has zero entries.
+    """
+    if int(xs[0].shape[0]) == 0:
+        raise ValueError(
+            f"{names[0]} has batch size B = 0 (shape {format_shape(xs[0].shape)}): a check on "
+            f"no rows tests nothing; pass at least one row"
+        )
+    for x, k, name in zip(xs, kinds, names, strict=True):
+        if k.particle_axis and int(x.shape[-2]) == 0:
+            raise ValueError(
+                f"{name} has N = 0 particles (shape {format_shape(x.shape)}): a check on no "
+                f"particles tests nothing; pass at least one particle"
+            )
+    if all(x.numel() == 0 for x in xs):
+        shapes = ", ".join(f"{n} {format_shape(x.shape)}" for n, x in zip(names, xs, strict=True))
+        raise ValueError(f"every input is empty ({shapes}): a check on no entries tests nothing")
+
+
 def prepare(
     group: Group, inputs: Any, kinds: Any, dtype: torch.dtype, t: Any, kinds_name: str
 ) -> Prepared:
@@ -162,12 +187,13 @@ def prepare(
     """
     xs = _as_tensors(inputs)
     ks = parse_kinds(kinds, len(xs), kinds_name, "input")
+    names = ["inputs"] if isinstance(inputs, Tensor) else [f"inputs[{i}]" for i in range(len(xs))]
     for i, x in enumerate(xs):
-        name = "inputs" if isinstance(inputs, Tensor) else f"inputs[{i}]"
-        check_tensor(x, name, ndim_min=1, finite=False)
-        _check_against_group(x, ks[i], group, name)
-        check_finite(x, name)
+        check_tensor(x, names[i], ndim_min=1, finite=False)
+        _check_against_group(x, ks[i], group, names[i])
+        check_finite(x, names[i])
     batch = int(xs[0].shape[0])
+    _check_not_empty(xs, ks, names)
     for i, x in enumerate(xs[1:], start=1):
         if x.shape[0] != batch:
             raise ValueError(
@@ -225,17 +251,24 @@ def output_names(n: int) -> list[str]:
 
 
 def check_outputs(
-    outs: tuple[Tensor, ...], out_kinds: tuple[Kind, ...] | None, group: Group, fn_name: str
+    outs: tuple[Tensor, ...],
+    out_kinds: tuple[Kind, ...] | None,
+    group: Group,
+    fn_name: str,
+    batch: int,
 ) -> None:
-    """Check outputs: floating, finite, and (equivariance) laid out as ``out_kinds`` say.
+    """Check outputs: floating, batched, non-empty, finite, laid out as ``out_kinds`` say.
+
+    Batched means one row per input row: shape ``(B, ...)``.
 
     Raises
     ------
     TypeError
         A non-floating output.
     ValueError
-        NaN/inf in an output, a wrong number of outputs, or a layout that does
-        not fit its kind.
+        An output without the leading batch axis ``B`` of the inputs, an empty
+        output (nothing to compare), NaN/inf in an output, a wrong number of
+        outputs, or a layout that does not fit its kind.
     """
     names = output_names(len(outs))
     if out_kinds is not None and len(out_kinds) != len(outs):
@@ -246,15 +279,28 @@ def check_outputs(
     for i, (y, name) in enumerate(zip(outs, names, strict=True)):
         if not torch.is_floating_point(y):
             raise TypeError(f"{fn_name} output {name} must be floating point, got dtype {y.dtype}")
+        if y.dim() == 0 or int(y.shape[0]) != batch:
+            raise ValueError(
+                f"{fn_name} output {name} has shape {format_shape(y.shape)}; expected one row "
+                f"per input row, shape ({batch}, ...) (the inputs have batch size B = {batch}): "
+                f"a function that reduces over the batch cannot be checked row by row"
+            )
+        if y.numel() == 0:
+            raise ValueError(
+                f"{fn_name} output {name} is empty (shape {format_shape(y.shape)}): there is "
+                f"nothing to compare, so the check would test nothing"
+            )
         if out_kinds is not None:
             _check_against_group(y, out_kinds[i], group, f"{fn_name} output {name}")
         check_finite(y, f"{fn_name} output {name}")
 
 
 def call_as_tuple(fn: Callable[..., Any], fn_name: str) -> Callable[..., tuple[Tensor, ...]]:
-    """Wrap ``fn`` to always return a tuple of tensors."""
+    """Wrap ``fn`` to always return a tuple of tensors, each call on fresh copies of its inputs."""
 
     def call(*xs: Tensor) -> tuple[Tensor, ...]:
-        return as_outputs(fn(*xs), fn_name)
+        # fresh copies per call: a function that modifies its arguments in place
+        # changes neither the caller's tensors nor the inputs of the next evaluation
+        return as_outputs(fn(*(x.clone() for x in xs)), fn_name)
 
     return call

@@ -33,7 +33,9 @@ class CheckResult:
     output : str
         ``"out"`` for a single output, else ``"out[i]"``.
     error : float
-        Relative error ``|difference| / scale`` (NaN if the output was not finite).
+        Relative error ``|difference| / scale``; NaN when an output at the
+        transformed inputs (or the Lie derivative) was not finite, which
+        always fails.
     tolerance : float
         The relative error allowed, ``rtol + atol / scale``.
     passed : bool
@@ -88,8 +90,8 @@ class SymmetryReport:
 
     @property
     def passed(self) -> bool:
-        """True when every row passed."""
-        return all(r.passed for r in self.results)
+        """True when there is at least one row and every row passed (no rows: nothing tested)."""
+        return bool(self.results) and all(r.passed for r in self.results)
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -150,6 +152,8 @@ class SymmetryReport:
 
     def __str__(self) -> str:
         status = "PASS" if self.passed else "FAIL"
+        if not self.results:
+            status += " (no checks ran: nothing was tested)"
         dtype = str(self.dtype).replace("torch.", "")
         lines = [
             f"{self.fn} {self.property} under {self.group}: {status}",
@@ -163,11 +167,20 @@ class SymmetryReport:
     def failure_message(self) -> str:
         """The message of the :class:`SymmetryAssertionError` for a failed report."""
         bad = self.failures
+        if not bad:
+            return (
+                f"{self.fn} {self.property} under {self.group}: no checks ran, nothing was tested"
+            )
         worst = bad[0]
+        if worst.error != worst.error and worst.check == "generator":
+            what = "Lie derivative not finite (NaN or inf)"
+        elif worst.error != worst.error:
+            what = "not finite (NaN or inf) at the transformed inputs"
+        else:
+            what = f"relative error {worst.error:.2e} > tolerance {worst.tolerance:.1e}"
         lines = [
             f"{self.fn} is not {self.property} under {self.group}: "
-            f"{worst.describe(self.group)}, output {worst.output}: relative error "
-            f"{worst.error:.2e} > tolerance {worst.tolerance:.1e} "
+            f"{worst.describe(self.group)}, output {worst.output}: {what} "
             f"({len(bad)} of {len(self.results)} checks failed)",
             self.table(bad),
         ]

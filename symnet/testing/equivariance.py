@@ -31,7 +31,10 @@ invariance error. Both scales are homogeneous of degree one in ``fn`` and in
 ``v``, so the errors are scale-free.
 
 A row passes when ``max|difference| <= atol + rtol * scale``; ``rtol`` and
-``atol`` default to :data:`~symnet.testing.TOLERANCES` of the dtype.
+``atol`` default to :data:`~symnet.testing.TOLERANCES` of the dtype. A row
+whose difference or scale is not finite (an output that is NaN or inf at a
+transformed input, or a non-finite Lie derivative) fails. A check with no
+rows at all is refused with a ``ValueError``: an empty check is no pass.
 
 The generator check is scale-free; the finite elements are not quite:
 translations, boosts and time shifts are drawn at the group's own ``scale``
@@ -110,15 +113,19 @@ def assert_invariant(
     Parameters
     ----------
     fn : callable
-        ``fn(*inputs)`` returning a tensor or a tuple of tensors (any shapes).
-        An ``nn.Module`` is deep-copied and cast to ``dtype``; its train/eval
-        mode is kept (call ``.eval()`` first if it uses dropout).
+        ``fn(*inputs)`` returning a tensor or a tuple of tensors, each of
+        shape ``(B, ...)`` (one row per input row, not empty). An
+        ``nn.Module`` is deep-copied and cast to ``dtype``; its train/eval
+        mode is kept (call ``.eval()`` first if it uses dropout). ``fn``
+        gets fresh copies of its inputs on every call, so writing into them
+        changes nothing outside.
     group : Group
         E.g. ``Translation(3) * Rotation(3) * Permutation()``.
     inputs : Tensor or tuple of Tensor
         Each of shape ``(B, ...)`` laid out as its kind requires: points and
         vectors ``(B, ..., N, d)``, per-particle scalars ``(B, ..., N, C)``,
-        globals ``(B, ..., C)``, times ``(B, ...)``, irreps ``(B, ..., dim)``.
+        globals ``(B, ..., C)``, times ``(B, ...)``, irreps ``(B, ..., dim)``;
+        ``B >= 1`` and ``N >= 1``. Never modified.
     kinds : kind or tuple of kinds
         One per input: ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``,
         ``"time"``, a :class:`~symnet.groups.Kind`, or e3nn Irreps.
@@ -152,9 +159,18 @@ def assert_invariant(
     ------
     AssertionError
         A :class:`~symnet.testing.SymmetryAssertionError` naming the element
-        or generator, the output, the error and the tolerance.
+        or generator, the output, the error and the tolerance; an output
+        that is NaN or inf at a transformed input (or a non-finite Lie
+        derivative) always fails.
     TypeError, ValueError
-        Bad arguments, naming the argument and what was expected.
+        Bad arguments, naming the argument and what was expected; outputs
+        without the leading batch axis ``B``; a dtype mismatch inside ``fn``
+        (a tensor it holds that the cast cannot reach), with the remedy.
+    ValueError
+        A check that would test nothing: ``B = 0``, no particles, an empty
+        output, or no check left to run (both checks switched off, or
+        ``n_samples=0`` without generators for a group with no discrete
+        generators). An empty check is an error, never a pass.
 
     Examples
     --------
@@ -221,9 +237,11 @@ def assert_equivariant(
     ------
     AssertionError
         A :class:`~symnet.testing.SymmetryAssertionError` naming the element
-        or generator, the output, the error and the tolerance.
+        or generator, the output, the error and the tolerance (non-finite
+        outputs at transformed inputs always fail).
     TypeError, ValueError
-        Bad arguments, naming the argument and what was expected.
+        As for :func:`assert_invariant`, including the refusal of a check
+        that would test nothing.
 
     Examples
     --------
@@ -304,13 +322,18 @@ def _check(
     check_elements: bool,
 ) -> SymmetryReport:
     _validate(fn, group, n_samples, dtype, generator)
+    if not check_generators and not check_elements:
+        raise ValueError(
+            "check_generators=False and check_elements=False switch every check off: an empty "
+            "check tests nothing; enable at least one"
+        )
     tol = resolve_tolerance(dtype, rtol, atol)
     kinds_name = "kinds" if out_kinds is None else "in_kinds"
     prep = prepare(group, inputs, in_kinds, dtype, t, kinds_name)
     name = _fn_name(fn)
     call = call_as_tuple(cast_callable(fn, dtype), name)
-    y0 = call(*prep.inputs)
-    check_outputs(y0, out_kinds, group, name)
+    y0 = _first_call(call, prep, name, dtype)
+    check_outputs(y0, out_kinds, group, name, int(prep.inputs[0].shape[0]))
     gen = generator if generator is not None else torch.Generator().manual_seed(int(seed))
     report = SymmetryReport(
         fn=name,
@@ -326,6 +349,51 @@ def _check(
     if check_generators:
         rows = _engine.check_generators(call, group, prep, y0, out_kinds, gen, tol, name)
         report.results += rows
+    if not report.results:
+        raise ValueError(_nothing_checked(group, prep, n_samples, check_generators, check_elements))
     if not report.passed:
         raise SymmetryAssertionError(report)
     return report
+
+
+def _nothing_checked(
+    group: Group, prep: Any, n_samples: int, check_generators: bool, check_elements: bool
+) -> str:
+    """Why a check produced no rows (an empty check is an error, not a pass)."""
+    reasons, remedies = [], []
+    if check_elements:
+        reasons.append(
+            f"n_samples={n_samples} random elements and {group!r} has no discrete generators"
+        )
+        remedies.append("pass n_samples >= 1")
+    else:
+        reasons.append("check_elements=False")
+        remedies.append("enable check_elements")
+    if check_generators:
+        reasons.append(f"{group!r} has no Lie algebra generators")
+    else:
+        reasons.append("check_generators=False")
+        remedies.append("enable check_generators")
+    return (
+        f"nothing was checked: {'; '.join(reasons)}. An empty check tests nothing: "
+        f"{' or '.join(remedies)}"
+    )
+
+
+def _first_call(call: Any, prep: Any, name: str, dtype: torch.dtype) -> tuple[Tensor, ...]:
+    """``fn`` at the untransformed inputs; a dtype error is explained, naming the remedy."""
+    try:
+        return call(*prep.inputs)
+    except RuntimeError as err:
+        text = str(err).lower()
+        if "dtype" not in text and not ("double" in text and "float" in text):
+            raise
+        other = "torch.float32" if dtype == torch.float64 else "torch.float64"
+        raise TypeError(
+            f"{name} failed on the {dtype} inputs of the check with a dtype mismatch ({err}). "
+            f"The check casts the inputs, and a module's parameters and buffers, to {dtype}; a "
+            f"tensor held elsewhere (a plain attribute, a closure, a global) keeps its dtype: "
+            f"register it as a buffer, create it in the input's dtype (x.new_tensor(...), "
+            f"dtype=x.dtype), or run the check in that tensor's dtype (e.g. "
+            f"dtype={other})"
+        ) from err
