@@ -7,9 +7,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from symnet._probe import check_autodiff
 from symnet._util import check_tensor, format_shape
 from symnet.groups import Generator
 from symnet.noether._quantities import (
+    StateGradients,
+    check_no_mutation,
     gradients,
     hamiltonian_charge_values,
     lagrangian_charge_values,
@@ -28,8 +31,52 @@ def _state(q: Tensor, v: Tensor, t: Tensor | float | None, names: tuple[str, str
         )
     if t is None:
         t = 0.0
+    if isinstance(t, bool):
+        raise TypeError(f"t must be a number or a tensor of shape ({q.shape[0]},), got {t!r}")
     t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
-    return t.expand(q.shape[0]).clone() if t.dim() == 0 else t
+    if t.dim() == 0:
+        return t.expand(q.shape[0]).clone()
+    if t.shape != (q.shape[0],):
+        raise ValueError(
+            f"t must be a number or a tensor of shape ({q.shape[0]},) for a batch of "
+            f"{q.shape[0]}, got {format_shape(t.shape)}"
+        )
+    return t
+
+
+class _Probed:
+    """The gradients of ``fn`` at states, after checking ``fn`` once (on its first call).
+
+    The first call checks, on copies of the states, that ``fn`` does not write
+    into its inputs and that its autodiff gradient sees all of its dependence
+    on the states (:func:`symnet._probe.check_autodiff`); every call then
+    evaluates the gradients with dtype-aware errors.
+    """
+
+    def __init__(self, fn: Callable, name: str, arg_names: tuple[str, str]) -> None:
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.name = name
+        self.arg_names = arg_names
+        self.probed = False
+
+    def __call__(self, q: Tensor, v: Tensor, t: Tensor) -> StateGradients:
+        if not self.probed:
+            args = [x.detach().clone() for x in (q, v, t)]
+            check_no_mutation(self.fn, *args, self.name, self.arg_names)
+            grads = gradients(self.fn, *args, self.name, cast=False)
+            if bool(torch.isfinite(grads.value).all()):
+                check_autodiff(self.fn, *args, name=self.name, arg_names=self.arg_names)
+            self.probed = True
+        return gradients(self.fn, q, v, t, self.name, cast=False)
+
+
+def _check_generator(generator: object) -> None:
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a symnet.groups.Generator, got {type(generator).__name__}"
+        )
 
 
 def charge(L: Callable, generator: Generator) -> Callable[..., Tensor]:
@@ -51,7 +98,11 @@ def charge(L: Callable, generator: Generator) -> Callable[..., Tensor]:
     -------
     callable
         ``Q(q, qdot, t=None) -> Tensor`` of shape ``(B,)``, for ``q`` and
-        ``qdot`` of shape ``(B, *S)``; differentiable.
+        ``qdot`` of shape ``(B, *S)`` and ``t`` a number or shape ``(B,)``;
+        differentiable. ``L`` is evaluated in the dtype of the states. On its
+        first call it checks ``L`` once: a ValueError when ``L`` writes into
+        its inputs or its autodiff gradient misses part of its dependence
+        (``torch.no_grad()``, ``.detach()``); the inputs are never modified.
 
     Examples
     --------
@@ -63,14 +114,12 @@ def charge(L: Callable, generator: Generator) -> Callable[..., Tensor]:
     >>> P_x(torch.zeros(1, 2, 3), torch.ones(1, 2, 3))
     tensor([2.])
     """
-    if not isinstance(generator, Generator):
-        raise TypeError(
-            f"generator must be a symnet.groups.Generator, got {type(generator).__name__}"
-        )
+    _check_generator(generator)
+    grads = _Probed(L, "L", ("q", "qdot"))
 
     def value(q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         tt = _state(q, qdot, t, ("q", "qdot"))
-        return lagrangian_charge_values(gradients(L, q, qdot, tt), generator, q, qdot, tt).charge
+        return lagrangian_charge_values(grads(q, qdot, tt), generator, q, qdot, tt).charge
 
     value.__name__ = f"charge_{generator.name}"
     return value
@@ -88,10 +137,12 @@ def lie_derivative(L: Callable, generator: Generator) -> Callable[..., Tensor]:
     callable
         ``rate(q, qdot, t=None) -> Tensor`` of shape ``(B,)``.
     """
+    _check_generator(generator)
+    grads = _Probed(L, "L", ("q", "qdot"))
 
     def rate(q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         tt = _state(q, qdot, t, ("q", "qdot"))
-        return lagrangian_charge_values(gradients(L, q, qdot, tt), generator, q, qdot, tt).rate
+        return lagrangian_charge_values(grads(q, qdot, tt), generator, q, qdot, tt).rate
 
     return rate
 
@@ -111,9 +162,11 @@ def hamiltonian_charge(H: Callable, generator: Generator) -> Callable[..., Tenso
     callable
         ``Q(q, p, t=None) -> Tensor`` of shape ``(B,)``.
     """
+    _check_generator(generator)
+    grads = _Probed(H, "H", ("q", "p"))
 
     def value(q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
         tt = _state(q, p, t, ("q", "p"))
-        return hamiltonian_charge_values(gradients(H, q, p, tt, "H"), generator, q, p, tt).charge
+        return hamiltonian_charge_values(grads(q, p, tt), generator, q, p, tt).charge
 
     return value

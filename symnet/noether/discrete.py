@@ -12,6 +12,8 @@ singular).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +25,44 @@ from symnet.groups import Group, take_element
 from symnet.noether.report import Row
 from symnet.noether.verdict import Tolerances, decide_discrete
 
-__all__ = ["check_discrete"]
+__all__ = ["check_discrete", "chunk_rollout"]
+
+
+_INDEX = re.compile(r"(batch (?:element|index) )(\d+)")
+
+
+def chunk_rollout(field: Any, q: Tensor, v: Tensor, offset: int, **kwargs: Any) -> Any:
+    """``rollout`` of the trajectories ``offset, offset + 1, ...`` of a batch, detached.
+
+    The trajectory's tensors hold no autograd graph (a field run in grad mode
+    may record one; the checks never need it). A
+    :class:`~symnet.mechanics.NonFiniteStateError` or
+    :class:`~symnet.mechanics.SingularMassMatrixError` names the batch index
+    in the whole batch, not in the chunk.
+    """
+    from symnet.mechanics import NonFiniteStateError, SingularMassMatrixError, rollout
+
+    def shifted(err: Exception) -> str:
+        return _INDEX.sub(lambda m: m.group(1) + str(int(m.group(2)) + offset), str(err))
+
+    try:
+        traj = rollout(field, q, v, **kwargs)
+    except NonFiniteStateError as err:
+        if not offset:
+            raise
+        raise NonFiniteStateError(
+            shifted(err), step=err.step, batch_index=err.batch_index + offset
+        ) from err
+    except SingularMassMatrixError as err:
+        if not offset or err.batch_index is None:
+            raise
+        raise SingularMassMatrixError(
+            shifted(err),
+            batch_index=err.batch_index + offset,
+            condition=err.condition,
+            step=err.step,
+        ) from err
+    return dataclasses.replace(traj, t=traj.t.detach(), q=traj.q.detach(), v=traj.v.detach())
 
 
 def _kinds(group: Group) -> tuple[str, str]:
@@ -32,6 +71,15 @@ def _kinds(group: Group) -> tuple[str, str]:
 
 def _rel(a: Tensor, b: Tensor, scale: Tensor) -> float:
     return ((a - b).abs().max() / scale.clamp_min(1e-300)).item()
+
+
+def _size(q: Tensor, v: Tensor) -> Tensor:
+    """Largest entry of ``|q|, |v|`` per step and trajectory, shape ``(T, b)``."""
+    return torch.maximum(q.abs().flatten(2).amax(-1), v.abs().flatten(2).amax(-1))
+
+
+def _image(g: Any, group: Group, x: Tensor, kind: str) -> Tensor:
+    return torch.stack([group.act(g, x_k, kind) for x_k in x])
 
 
 def check_discrete(
@@ -47,6 +95,7 @@ def check_discrete(
     tol: Tolerances,
     rng: torch.Generator,
     n_samples: int = 4,
+    chunk_size: int | None = None,
 ) -> Row:
     """Invariance, flow equivariance and fixed-state preservation for a finite group.
 
@@ -60,18 +109,23 @@ def check_discrete(
         A finite group such as ``Permutation()``.
     q, v : Tensor
         Initial states, shape ``(B, *S)``.
+    chunk_size : int, optional
+        Trajectories integrated together (default: all); the result does not
+        depend on it.
 
     Returns
     -------
     Row
-        With ``invariance_error``, ``flow_error``, ``fixed_state_error`` and a verdict.
+        With ``invariance_error``, ``flow_error``, ``fixed_state_error`` and a
+        verdict; ``inconclusive`` when the rollout diverged (its states grew
+        by more than :data:`symnet.noether.verdict.GROWTH`).
     """
-    from symnet.mechanics import rollout
-
     f = with_time(fn, 2)
     S = tuple(q.shape[1:])
+    B = q.shape[0]
+    chunk = B if chunk_size is None else max(1, min(B, chunk_size))
     kq, kv = _kinds(group)
-    t = torch.full((q.shape[0],), float(t0), dtype=q.dtype)
+    t = torch.full((B,), float(t0), dtype=q.dtype)
     base = f(q, v, t)
     scale = base.abs().max()
     named = list(group.discrete_generators(S))
@@ -81,25 +135,26 @@ def check_discrete(
     for _, g in named:
         inv = max(inv, _rel(f(group.act(g, q, kq), group.act(g, v, kv), t), base, scale))
 
-    traj = rollout(field, q, v, dt=dt, steps=steps, method=method, t0=t0)
-    state_scale = torch.maximum(traj.q.abs().max(), traj.v.abs().max())
-    flow = 0.0
-    for _, g in named[: len(named) - n_samples + 1]:
-        moved = rollout(
-            field,
-            group.act(g, q, kq),
-            group.act(g, v, kv),
-            dt=dt,
-            steps=steps,
-            method=method,
-            t0=t0,
-        )
-        for x_moved, x, kind in ((moved.q, traj.q, kq), (moved.v, traj.v, kv)):
-            image = torch.stack([group.act(g, x_k, kind) for x_k in x])
-            flow = max(flow, _rel(x_moved, image, state_scale))
+    run = {"dt": dt, "steps": steps, "method": method, "t0": t0}
+    floor = max(1e-3 * float(torch.maximum(q.abs().max(), v.abs().max())), 1e-300)
+    state_scale = torch.zeros((), dtype=q.dtype)
+    worst = torch.zeros((), dtype=q.dtype)
+    growth = 1.0
+    for start in range(0, B, chunk):
+        sl = slice(start, min(B, start + chunk))
+        qc, vc = q[sl].clone(), v[sl].clone()
+        traj = chunk_rollout(field, qc, vc, start, **run)
+        size = _size(traj.q, traj.v)
+        growth = max(growth, float((size.amax(0) / size[0].clamp_min(floor)).max()))
+        state_scale = torch.maximum(state_scale, size.max())
+        for _, g in named[: len(named) - n_samples + 1]:
+            moved = chunk_rollout(field, group.act(g, qc, kq), group.act(g, vc, kv), start, **run)
+            for x_moved, x, kind in ((moved.q, traj.q, kq), (moved.v, traj.v, kv)):
+                worst = torch.maximum(worst, (x_moved - _image(g, group, x, kind)).abs().max())
+    flow = (worst / state_scale.clamp_min(1e-300)).item()
 
-    fixed = _fixed_state_error(field, group, named, q, v, t0, dt, steps, method, kq, kv)
-    verdict, reason = decide_discrete(inv, flow, tol)
+    fixed = _fixed_state_error(field, group, named, q, v, kq, kv, chunk, run)
+    verdict, reason = decide_discrete(inv, flow, tol, growth)
     if fixed is None:
         reason += "; fixed-state test n/a (singular at coinciding particles)"
     return Row(
@@ -120,28 +175,27 @@ def _fixed_state_error(
     named: list,
     q: Tensor,
     v: Tensor,
-    t0: float,
-    dt: float,
-    steps: int,
-    method: str,
     kq: str,
     kv: str,
+    chunk: int,
+    run: dict[str, Any],
 ) -> float | None:
     """Error of a state fixed by the first discrete generator along the flow (None if singular)."""
-    from symnet.mechanics import rollout
-
     if not named:
         return None
     _, g = named[0]
     qs = 0.5 * (q + group.act(g, q, kq))
     vs = 0.5 * (v + group.act(g, v, kv))
-    try:
-        traj = rollout(field, qs, vs, dt=dt, steps=steps, method=method, t0=t0)
-    except (ValueError, RuntimeError):
-        return None
-    scale = torch.maximum(traj.q.abs().max(), traj.v.abs().max())
-    err = 0.0
-    for x, kind in ((traj.q, kq), (traj.v, kv)):
-        image = torch.stack([group.act(g, x_k, kind) for x_k in x])
-        err = max(err, _rel(x, image, scale))
+    scale = torch.zeros((), dtype=q.dtype)
+    worst = torch.zeros((), dtype=q.dtype)
+    for start in range(0, q.shape[0], chunk):
+        sl = slice(start, start + chunk)
+        try:
+            traj = chunk_rollout(field, qs[sl], vs[sl], start, **run)
+        except (ValueError, RuntimeError):
+            return None
+        scale = torch.maximum(scale, _size(traj.q, traj.v).max())
+        for x, kind in ((traj.q, kq), (traj.v, kv)):
+            worst = torch.maximum(worst, (x - _image(g, group, x, kind)).abs().max())
+    err = (worst / scale.clamp_min(1e-300)).item()
     return err if err == err else None

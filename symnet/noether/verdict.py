@@ -13,9 +13,16 @@ evaluation (the checker always evaluates in float64).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import numbers
+from dataclasses import dataclass, fields
 
-__all__ = ["Tolerances", "Evidence", "decide", "decide_discrete"]
+__all__ = ["Tolerances", "Evidence", "decide", "decide_discrete", "meaningful_order", "GROWTH"]
+
+#: Largest growth factor of the states along a run (the largest entry of
+#: ``|q|, |qdot|`` over a trajectory relative to its initial value) before the
+#: run counts as diverged (for continuous symmetries: when the runs at ``dt``
+#: and ``dt/2`` also disagree).
+GROWTH = 1e6
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,12 @@ class Tolerances:
         for the change to count as explained by the breaking.
     flow : float
         Largest relative flow-equivariance error of a discrete symmetry.
+
+    Raises
+    ------
+    ValueError
+        A field that is not a real number (``bool`` is not one), is negative
+        or not finite, or ``invariance > broken``.
     """
 
     invariance: float = 1e-9
@@ -46,6 +59,26 @@ class Tolerances:
     order_slack: float = 0.6
     balance: float = 0.05
     flow: float = 1e-7
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(
+                    f"Tolerances.{f.name} must be a real number, got {value!r} "
+                    f"({type(value).__name__})"
+                )
+            value = float(value)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(
+                    f"Tolerances.{f.name} must be finite and non-negative, got {value!r}"
+                )
+            object.__setattr__(self, f.name, value)
+        if self.invariance > self.broken:
+            raise ValueError(
+                f"Tolerances.invariance ({self.invariance:g}) must not exceed Tolerances.broken "
+                f"({self.broken:g}): an error cannot be both round-off and a real breaking"
+            )
 
 
 @dataclass
@@ -58,6 +91,7 @@ class Evidence:
     drift_half: float
     balance_residual: float
     order: int
+    growth: float = 1.0
 
     @property
     def measured_order(self) -> float:
@@ -67,10 +101,42 @@ class Evidence:
         return math.log2(self.drift / self.drift_half) if self.drift > 0.0 else -math.inf
 
 
+def meaningful_order(p_meas: float, order: int) -> bool:
+    """Whether a measured order could come from an integrator of order ``order``.
+
+    A drift ratio ``drift(dt) / drift(dt/2)`` of ``2**p`` with ``p`` above
+    ``2 * order + 2`` is no integration error: one of the two runs is not
+    resolved (it diverged, or left the region where the expansion in ``dt``
+    holds), so the ratio says nothing.
+    """
+    return not (p_meas > 2 * order + 2)
+
+
 def decide(ev: Evidence, tol: Tolerances) -> tuple[str, str]:
-    """Verdict and a one-line reason for a continuous symmetry."""
+    """Verdict and a one-line reason for a continuous symmetry.
+
+    Before any other rule: a run whose states grew by more than
+    :data:`GROWTH` diverged, and a measured order that no integrator of the
+    given order produces (:func:`meaningful_order`) while the drift exceeds
+    the tolerance means the run at ``dt`` is not resolved; both are
+    ``inconclusive`` with "reduce dt", never ``conserved`` or ``broken``.
+    """
     inv = max(ev.invariance_error, ev.finite_error or 0.0)
+    if math.isnan(inv) or (ev.finite_error is not None and math.isnan(ev.finite_error)):
+        inv = math.inf  # an invariance that could not be measured is not round-off
     p_meas = ev.measured_order
+    if not ev.growth <= GROWTH:  # NaN growth counts as diverged
+        return "inconclusive", (
+            f"the trajectory diverged (states grew by a factor {ev.growth:.1e} along the run; "
+            f"the charge drift {ev.drift_half:.1e} and measured order {p_meas:.1f} mean "
+            "nothing): reduce dt"
+        )
+    if max(ev.drift, ev.drift_half) > tol.drift and not meaningful_order(p_meas, ev.order):
+        return "inconclusive", (
+            f"the measured order {p_meas:.1f} is meaningless for an integrator of order "
+            f"{ev.order} (drift {ev.drift:.1e} at dt, {ev.drift_half:.1e} at dt/2): the run at "
+            "dt is not resolved or diverged; reduce dt"
+        )
     small = ev.drift_half <= tol.drift
     at_order = ev.drift_half > 0 and p_meas >= ev.order - tol.order_slack
     if inv <= tol.invariance:
@@ -109,8 +175,19 @@ def decide(ev: Evidence, tol: Tolerances) -> tuple[str, str]:
     )
 
 
-def decide_discrete(invariance: float, flow: float, tol: Tolerances) -> tuple[str, str]:
-    """Verdict and reason for a discrete symmetry (no charge)."""
+def decide_discrete(
+    invariance: float, flow: float, tol: Tolerances, growth: float = 1.0
+) -> tuple[str, str]:
+    """Verdict and reason for a discrete symmetry (no charge).
+
+    ``growth`` is the largest growth factor of the states along the rollout;
+    above :data:`GROWTH` the run diverged and the verdict is ``inconclusive``.
+    """
+    if not growth <= GROWTH:
+        return "inconclusive", (
+            f"the trajectory diverged (states grew by a factor {growth:.1e} along the run; "
+            f"invariance error {invariance:.1e}, flow equivariance error {flow:.1e}): reduce dt"
+        )
     if invariance <= tol.invariance and flow <= tol.flow:
         return "conserved", (
             f"invariant to round-off ({invariance:.1e}); flow equivariant ({flow:.1e})"

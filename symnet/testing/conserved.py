@@ -88,7 +88,9 @@ def assert_conserved(
         default: the Euler-Lagrange equations of ``L`` by autodiff.
     **check_kwargs
         Passed on to :func:`symnet.noether.check` (``t0``, ``masses``,
-        ``n_elements``, ``seed``, ...).
+        ``n_elements``, ``seed``, ``chunk_size``, ...). A boost given by name
+        without ``masses`` reads them from ``L``'s kinetic Hessian (or asks
+        for them); states at rest (``qdot0 = 0``) are valid.
 
     Returns
     -------
@@ -104,7 +106,9 @@ def assert_conserved(
         reasons, followed by the report table, and ``err.report`` holds the
         report.
     ValueError, TypeError
-        Bad input, as for :func:`symnet.noether.check`.
+        Bad input, as for :func:`symnet.noether.check`: among others an ``L``
+        whose autodiff gradient misses part of its dependence
+        (``torch.no_grad()``, ``.detach()``) or that writes into its inputs.
 
     Examples
     --------
