@@ -171,7 +171,8 @@ class _CastModule:
 def cast_callable(fn: Callable, dtype: torch.dtype) -> Callable:
     """Return a copy of ``fn`` evaluated in ``dtype``; the user's object is never modified.
 
-    An ``nn.Module`` is deep-copied and cast; a module that cannot be
+    An ``nn.Module`` is deep-copied and cast, and so is the module that owns
+    a bound method (``model.lagrangian``); a module that cannot be
     deep-copied (it holds a lock or another non-copyable attribute) is
     evaluated through ``torch.func.functional_call`` with cast copies of its
     parameters and buffers instead. A plain function is returned as is (its
@@ -182,6 +183,18 @@ def cast_callable(fn: Callable, dtype: torch.dtype) -> Callable:
             return copy.deepcopy(fn).to(dtype)
         except Exception:  # noqa: BLE001 - any failure of the copy protocol: fall back
             return _CastModule(fn, dtype)
+    owner = getattr(fn, "__self__", None)
+    name = getattr(fn, "__name__", None)
+    if (
+        isinstance(owner, nn.Module)
+        and isinstance(name, str)
+        and callable(getattr(owner, name, None))
+    ):
+        # a method of a module (model.lagrangian): the same method of a cast copy
+        try:
+            return getattr(copy.deepcopy(owner).to(dtype), name)
+        except Exception:  # noqa: BLE001 - not copyable: keep the original, dtype errors explain
+            return fn
     return fn
 
 

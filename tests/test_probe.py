@@ -185,3 +185,19 @@ def test_float32_only_function_is_probed_in_float32() -> None:
     check_autodiff(good, *states)
     with pytest.raises(GradientMismatchError, match="with respect to q"):
         check_autodiff(lost, *states)
+
+
+def test_cast_a_method_of_a_module() -> None:
+    class Owner(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(3, 1)
+
+        def lagrangian(self, q: torch.Tensor, qdot: torch.Tensor) -> torch.Tensor:
+            return self.lin(q)[:, 0] + (qdot**2).sum(-1)
+
+    owner = Owner()
+    cast = cast_callable(owner.lagrangian, torch.float64)
+    q = torch.randn(2, 3, dtype=torch.float64)
+    assert cast(q, q).dtype == torch.float64
+    assert owner.lin.weight.dtype == torch.float32
