@@ -12,10 +12,12 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from symnet._util import format_shape
+from symnet.models._options import check_input_dtype, integer
 
 __all__ = ["MLP", "PhysicsModel", "activation_factory", "ACTIVATIONS"]
 
@@ -58,9 +60,8 @@ def activation_factory(activation: str | Callable[[], nn.Module]) -> Callable[[]
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
+    """``value`` as an int ``>= minimum`` (any integer type, not bool); errors name ``name``."""
+    return integer(value, name, minimum=minimum)
 
 
 class MLP(nn.Sequential):
@@ -93,10 +94,10 @@ class MLP(nn.Sequential):
         activation: str | Callable[[], nn.Module] = "softplus",
     ) -> None:
         make = activation_factory(activation)
-        _positive_int("in_features", in_features)
-        _positive_int("out_features", out_features)
-        _positive_int("hidden", hidden)
-        _positive_int("layers", layers)
+        in_features = _positive_int("in_features", in_features)
+        out_features = _positive_int("out_features", out_features)
+        hidden = _positive_int("hidden", hidden)
+        layers = _positive_int("layers", layers)
         sizes = [in_features] + [hidden] * layers
         mods: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
@@ -150,16 +151,29 @@ class PhysicsModel(nn.Module):
         return {}
 
     def _check(self, q: Tensor, v: Tensor, names: tuple[str, str] = ("q", "qdot")) -> None:
+        """Shapes (B, *S), equal batch sizes and the model's dtype, or an error naming the input."""
         S = self.config_shape
         for x, name in zip((q, v), names, strict=True):
             if not isinstance(x, Tensor):
                 raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+            if not torch.is_floating_point(x):
+                raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
             if x.dim() != len(S) + 1 or tuple(x.shape[1:]) != S:
                 raise ValueError(
                     f"{type(self).__name__}: {name} must have shape (B, "
                     f"{', '.join(map(str, S))}{',' if len(S) == 1 else ''}), got "
                     f"{format_shape(x.shape)}"
                 )
+        if q.shape[0] != v.shape[0]:
+            raise ValueError(
+                f"{type(self).__name__}: {names[0]} and {names[1]} must have the same batch "
+                f"size, got {format_shape(q.shape)} and {format_shape(v.shape)}"
+            )
+        self._check_dtype((names[0], q), (names[1], v))
+
+    def _check_dtype(self, *tensors: tuple[str, Any]) -> None:
+        """TypeError (with the fix) when a floating input's dtype is not the model's."""
+        check_input_dtype(self, *tensors)
 
     def _repr_args(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -169,16 +183,52 @@ class PhysicsModel(nn.Module):
 
 
 def config_shape_arg(config_shape: Any) -> tuple[int, ...]:
-    """Validate ``config_shape``: a non-empty tuple of positive ints."""
-    if isinstance(config_shape, int):
-        config_shape = (config_shape,)
+    """Validate ``config_shape``: a non-empty tuple of positive ints (any integer type).
+
+    A single integer ``n`` means ``(n,)``. The result holds plain Python ints.
+    """
+    expected = f"config_shape must be a non-empty tuple of positive ints, got {config_shape!r}"
+    if isinstance(config_shape, (str, bytes)):
+        raise TypeError(expected)
+    if hasattr(config_shape, "__index__") and not isinstance(config_shape, (bool, np.bool_)):
+        raw: tuple[Any, ...] = (config_shape,)
+    else:
+        try:
+            raw = tuple(config_shape)
+        except TypeError:
+            raise TypeError(expected) from None
     try:
-        shape = tuple(config_shape)
-    except TypeError:
-        raise TypeError(f"config_shape must be a tuple of ints, got {config_shape!r}") from None
-    if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
-        raise ValueError(f"config_shape must be a non-empty tuple of positive ints, got {shape!r}")
+        shape = tuple(integer(s, "config_shape", minimum=1) for s in raw)
+    except (TypeError, ValueError):
+        raise ValueError(expected) from None
+    if not shape:
+        raise ValueError(expected)
     return shape
+
+
+def check_activation(activation: Any) -> Any:
+    """``activation`` if it is a known name or a callable (the error lists the names)."""
+    activation_factory(activation)
+    return activation
+
+
+def scalar_output(out: Any, q: Tensor, what: str) -> Tensor:
+    """A custom module's scalar ``out`` as shape (B,) (a trailing axis of 1 is dropped).
+
+    Raises
+    ------
+    ValueError
+        ``out`` is not a tensor of shape (B,) or (B, 1), ``B = q.shape[0]``.
+    """
+    if isinstance(out, Tensor) and out.dim() == 2 and out.shape[-1] == 1:
+        out = out.squeeze(-1)
+    if not isinstance(out, Tensor) or tuple(out.shape) != (q.shape[0],):
+        got = format_shape(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(
+            f"the module must return {what}, one scalar per state: shape (B,) = "
+            f"{format_shape((q.shape[0],))} (or (B, 1)), got {got}"
+        )
+    return out
 
 
 def flat_cat(q: Tensor, v: Tensor) -> Tensor:
@@ -192,6 +242,11 @@ def time_column(t: Tensor | float | None, like: Tensor) -> Tensor:
     if t is None:
         return like.new_zeros(B)
     if isinstance(t, Tensor):
+        if t.dim() > 1 or (t.dim() == 1 and t.shape[0] != B):
+            raise ValueError(
+                f"t must be a float or a tensor of shape () or (B,) = ({B},), got "
+                f"{format_shape(t.shape)}"
+            )
         t = t.to(dtype=like.dtype, device=like.device)
-        return t.expand(B) if t.dim() == 0 else t.reshape(B)
+        return t.expand(B) if t.dim() == 0 else t
     return torch.full((B,), float(t), dtype=like.dtype, device=like.device)

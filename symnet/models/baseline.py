@@ -22,7 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg, flat_cat
+from symnet._util import format_shape
+from symnet.models._mlp import MLP, PhysicsModel, check_activation, config_shape_arg, flat_cat
+from symnet.models._options import choice, flag, integer
 
 __all__ = ["Baseline"]
 
@@ -67,21 +69,23 @@ class Baseline(PhysicsModel):
         periodic: bool = False,
     ) -> None:
         super().__init__()
-        if output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
+        output = choice(output, "output", _OUTPUTS)
         self.config_shape = config_shape_arg(config_shape)
-        self.hidden, self.layers, self.activation, self.output = hidden, layers, activation, output
+        self.hidden = integer(hidden, "hidden", minimum=1)
+        self.layers = integer(layers, "layers", minimum=1)
+        self.activation = check_activation(activation)
+        self.output = output
         self.form = "lagrangian" if output == "acceleration" else "hamiltonian"
         self.default_target = output
         self.custom = module is not None
-        self.periodic = bool(periodic)
+        self.periodic = flag(periodic, "periodic")
         if self.periodic and module is not None:
             raise TypeError("periodic=True applies to the default MLP; pass module=None")
         n = self.n
         out = n if output == "acceleration" else 2 * n
         if module is None:
             width = 3 * n if self.periodic else 2 * n
-            self.net: nn.Module = MLP(width, out, hidden, layers, activation)
+            self.net: nn.Module = MLP(width, out, self.hidden, self.layers, activation)
         elif not isinstance(module, nn.Module):
             raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
         else:
@@ -109,12 +113,25 @@ class Baseline(PhysicsModel):
         qf = q.flatten(1)
         return torch.cat([torch.cos(qf), torch.sin(qf), v.flatten(1)], -1)
 
+    def _net(self, q: Tensor, v: Tensor, width: int) -> Tensor:
+        """The network's output, checked to be a tensor of shape (B, width)."""
+        out = self.net(self._input(q, v))
+        expected = (q.shape[0], width)
+        if not isinstance(out, Tensor) or tuple(out.shape) != expected:
+            got = format_shape(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            what = "n = prod(S)" if self.output == "acceleration" else "2 n, n = prod(S)"
+            raise ValueError(
+                f"Baseline: the module must return shape (B, {width}) ({what}) for the "
+                f"flattened state of shape {format_shape((q.shape[0], 2 * self.n))}, got {got}"
+            )
+        return out
+
     def _acceleration(self, q: Tensor, qdot: Tensor) -> Tensor:
-        return self.net(self._input(q, qdot)).reshape(q.shape)
+        return self._net(q, qdot, self.n).reshape(q.shape)
 
     def _derivative(self, q: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
-        out = self.net(self._input(q, p))
         n = self.n
+        out = self._net(q, p, 2 * n)
         return out[:, :n].reshape(q.shape), out[:, n:].reshape(q.shape)
 
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:

@@ -22,7 +22,15 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg, flat_cat
+from symnet.models._mlp import (
+    MLP,
+    PhysicsModel,
+    check_activation,
+    config_shape_arg,
+    flat_cat,
+    scalar_output,
+)
+from symnet.models._options import flag, integer
 
 __all__ = ["HNN", "HamiltonianView"]
 
@@ -63,12 +71,14 @@ class _HamiltonianMixin(PhysicsModel):
         Parameters
         ----------
         q, p : Tensor, shape (B, *S)
+            In the model's dtype (a TypeError says how to cast otherwise).
         t : ignored (the learned Hamiltonian is time independent)
 
         Returns
         -------
         Tensor, shape (B,)
         """
+        self._check_dtype(("q", q), ("p", p))
         return self._hamiltonian(q, p)
 
     def _conservative(self) -> Any:
@@ -123,9 +133,12 @@ class HNN(_HamiltonianMixin):
     ) -> None:
         super().__init__()
         self.config_shape = config_shape_arg(config_shape)
-        self.hidden, self.layers, self.activation = hidden, layers, activation
+        self.hidden = integer(hidden, "hidden", minimum=1)
+        self.layers = integer(layers, "layers", minimum=1)
+        self.activation = check_activation(activation)
+        separable = flag(separable, "separable")
         self.custom = module is not None
-        self.separable = bool(separable) if module is None else None
+        self.separable = separable if module is None else None
         n = self.n
         if module is not None:
             if separable:
@@ -134,10 +147,10 @@ class HNN(_HamiltonianMixin):
                 raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
             self.net: nn.Module = module
         elif separable:
-            self.kinetic_net = MLP(n, 1, hidden, layers, activation)
-            self.potential_net = MLP(n, 1, hidden, layers, activation)
+            self.kinetic_net = MLP(n, 1, self.hidden, self.layers, activation)
+            self.potential_net = MLP(n, 1, self.hidden, self.layers, activation)
         else:
-            self.net = MLP(2 * n, 1, hidden, layers, activation)
+            self.net = MLP(2 * n, 1, self.hidden, self.layers, activation)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (without ``module``)."""
@@ -159,7 +172,7 @@ class HNN(_HamiltonianMixin):
     def _hamiltonian(self, q: Tensor, p: Tensor) -> Tensor:
         if self.custom:
             out = self.net(q, p)
-            return out.squeeze(-1) if out.dim() == 2 and out.shape[-1] == 1 else out
+            return scalar_output(out, q, "H")
         if self.separable:
             T = self.kinetic_net(p.flatten(1))
             return (T + self.potential_net(q.flatten(1))).squeeze(-1)
@@ -178,6 +191,7 @@ class HNN(_HamiltonianMixin):
         Parameters
         ----------
         q, p : Tensor, shape (B, *S)
+            In the model's dtype (a TypeError says how to cast otherwise).
         t : ignored
 
         Returns

@@ -34,7 +34,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models._mlp import MLP, PhysicsModel, config_shape_arg
+from symnet.models._mlp import MLP, PhysicsModel, check_activation, config_shape_arg, scalar_output
+from symnet.models._options import choice, flag, integer, optional_real, real
 
 __all__ = ["LNN", "LagrangianView"]
 
@@ -119,16 +120,15 @@ class LNN(PhysicsModel):
     ) -> None:
         super().__init__()
         self.config_shape = config_shape_arg(config_shape)
-        self.hidden, self.layers, self.activation = hidden, layers, activation
-        self.structured = bool(structured)
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
-        self.eps = float(eps)
-        if mass not in ("state", "constant"):
-            raise ValueError(f"mass must be 'state' or 'constant', got {mass!r}")
-        self.mass_kind = mass
+        self.hidden = integer(hidden, "hidden", minimum=1)
+        self.layers = integer(layers, "layers", minimum=1)
+        self.activation = check_activation(activation)
+        hidden, layers = self.hidden, self.layers
+        self.structured = flag(structured, "structured")
+        self.eps = real(eps, "eps", positive=True)
+        self.mass_kind = choice(mass, "mass", ("state", "constant"))
         self.custom = module is not None
-        self.periodic = bool(periodic)
+        self.periodic = flag(periodic, "periodic")
         if self.periodic and module is not None:
             raise TypeError("periodic=True applies to the default networks; pass module=None")
         n = self.n
@@ -150,7 +150,8 @@ class LNN(PhysicsModel):
         else:
             self.net = module
         self._regularization = 0.0
-        self._max_condition = max_condition
+        self._max_condition = None
+        self.max_condition = max_condition
         self.regularization = regularization
         self._field: Any = None
 
@@ -162,9 +163,7 @@ class LNN(PhysicsModel):
 
     @regularization.setter
     def regularization(self, value: float) -> None:
-        if not value >= 0:
-            raise ValueError(f"regularization must be >= 0, got {value!r}")
-        self._regularization = float(value)
+        self._regularization = real(value, "regularization", nonnegative=True)
         self._field = None
 
     @property
@@ -174,6 +173,9 @@ class LNN(PhysicsModel):
 
     @max_condition.setter
     def max_condition(self, value: float | None) -> None:
+        value = optional_real(value, "max_condition", finite=False)
+        if value is not None and not value > 1:
+            raise ValueError(f"max_condition must be > 1 (or None), got {value}")
         self._max_condition = value
         self._field = None
 
@@ -225,7 +227,7 @@ class LNN(PhysicsModel):
             return T - self.potential_net(qf).squeeze(-1)
         if self.custom:
             out = self.net(q, qdot)
-            return out.squeeze(-1) if out.dim() == 2 and out.shape[-1] == 1 else out
+            return scalar_output(out, q, "L")
         return self.net(torch.cat([self._embed(q), qdot.flatten(1)], -1)).squeeze(-1)
 
     def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
@@ -234,18 +236,21 @@ class LNN(PhysicsModel):
         Parameters
         ----------
         q, qdot : Tensor, shape (B, *S)
+            In the model's dtype (a TypeError says how to cast otherwise).
         t : ignored (the learned Lagrangian is time independent)
 
         Returns
         -------
         Tensor, shape (B,)
         """
+        self._check_dtype(("q", q), ("qdot", qdot))
         return self._lagrangian(q, qdot)
 
     def potential(self, q: Tensor) -> Tensor:
         """``V(q)`` of the structured form, shape (B,) for ``q`` of shape (B, *S)."""
         if not self.structured:
             raise AttributeError("potential() needs structured=True")
+        self._check_dtype(("q", q))
         return self.potential_net(self._embed(q)).squeeze(-1)
 
     def mass_matrix(self, q: Tensor, qdot: Tensor | None = None) -> Tensor:
@@ -254,6 +259,7 @@ class LNN(PhysicsModel):
         Structured: ``A(q) A(q)^T + eps I`` (``qdot`` not needed). Unstructured:
         the Hessian of the network at ``(q, qdot)`` (``qdot`` required).
         """
+        self._check_dtype(("q", q), ("qdot", qdot))
         if self.structured:
             return self._mass(self._embed(q))
         if qdot is None:
@@ -285,6 +291,7 @@ class LNN(PhysicsModel):
         Parameters
         ----------
         q, qdot : Tensor, shape (B, *S)
+            In the model's dtype (a TypeError says how to cast otherwise).
         t : ignored
 
         Returns

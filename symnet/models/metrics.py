@@ -29,31 +29,54 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from symnet._util import format_shape
+from symnet.models._options import check_input_dtype, choice, integer, real
 
 __all__ = ["EnergyDrift", "chaos_floor", "energy_drift", "simulate", "state_error"]
 
 
-def _states(x: Any) -> tuple[Tensor, Tensor]:
+def _states(x: Any, name: str) -> tuple[Tensor, Tensor]:
     """``(q, v)`` of shape (K, B, *S) from a Trajectory, Trajectories or a pair."""
-    if isinstance(x, tuple) and len(x) == 2:
-        return x
-    q = getattr(x, "q", None)
-    v = getattr(x, "v", None)
-    if v is None:
-        v = getattr(x, "qdot", None)
+    if isinstance(x, (tuple, list)) and len(x) == 2:
+        q, v = x
+    else:
+        q = getattr(x, "q", None)
+        v = getattr(x, "v", None)
+        if v is None:
+            v = getattr(x, "qdot", None)
     if not isinstance(q, Tensor) or not isinstance(v, Tensor):
         raise TypeError(
-            "expected a symnet.mechanics.Trajectory, a symnet.systems.Trajectories or a "
-            f"(q, v) pair of tensors of shape (K, B, *S), got {type(x).__name__}"
+            f"{name} must be a symnet.mechanics.Trajectory, a symnet.systems.Trajectories or "
+            f"a (q, v) pair of tensors of shape (K, B, *S), got {type(x).__name__}"
+        )
+    if q.shape != v.shape or q.dim() < 3:
+        raise ValueError(
+            f"{name}: q and v must have the same shape (K, B, *S), got "
+            f"{format_shape(q.shape)} and {format_shape(v.shape)}"
         )
     return q, v
 
 
+def _same_shape(qp: Tensor, qt: Tensor) -> None:
+    if qp.shape != qt.shape:
+        raise ValueError(
+            "predicted and true states must have the same shape (K, B, *S), got "
+            f"{format_shape(qp.shape)} and {format_shape(qt.shape)}"
+        )
+
+
 def _along(fn: Callable, q: Tensor, v: Tensor) -> Tensor:
-    """``fn`` of states (K, B, *S), returning (K, B)."""
+    """``fn`` of states (K, B, *S), returning (K, B); the output shape is checked."""
     K, B = q.shape[:2]
     out = fn(q.reshape(K * B, *q.shape[2:]), v.reshape(K * B, *v.shape[2:]))
+    if not isinstance(out, Tensor) or tuple(out.shape) != (K * B,):
+        got = format_shape(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(
+            f"energy must return one value per state, shape (M,) = {format_shape((K * B,))} "
+            f"for the {K} x {B} states of shape {format_shape(q.shape[2:])}, got {got}"
+        )
     return out.reshape(K, B)
 
 
@@ -107,8 +130,8 @@ def energy_drift(
     predicted, true : Trajectory, Trajectories or (q, v)
         States of shape (K, B, *S) on the same time grid.
     scale : float or Tensor of shape (B,), optional
-        Denominator of the final-time error; default ``|E(true_0)|`` per
-        trajectory (floored at 1e-12).
+        Denominator of the final-time error (finite, > 0); default
+        ``|E(true_0)|`` per trajectory (floored at 1e-12).
 
     Returns
     -------
@@ -123,17 +146,30 @@ def energy_drift(
     >>> energy_drift(sys.energy, (q, v), (q, v)).mse
     0.0
     """
-    qp, vp = _states(predicted)
-    qt, vt = _states(true)
-    if qp.shape != qt.shape:
-        raise ValueError(f"predicted and true states differ in shape: {qp.shape} vs {qt.shape}")
+    if not callable(energy):
+        raise TypeError(f"energy must be a callable energy(q, v) -> (M,), got {type(energy)}")
+    qp, vp = _states(predicted, "predicted")
+    qt, vt = _states(true, "true")
+    _same_shape(qp, qt)
+    B = qp.shape[1]
+    if scale is not None:
+        if isinstance(scale, Tensor) and scale.dim() > 0:
+            if tuple(scale.shape) != (B,):
+                raise ValueError(
+                    f"scale must be a number or a tensor of shape (B,) = ({B},), got "
+                    f"{format_shape(scale.shape)}"
+                )
+            if not bool((torch.isfinite(scale) & (scale > 0)).all()):
+                raise ValueError("scale must be finite and > 0 for every trajectory")
+        else:
+            scale = real(scale, "scale", positive=True)
     with torch.no_grad():
         e_pred, e_true = _along(energy, qp, vp), _along(energy, qt, vt)
         diff = e_pred - e_true
         if scale is None:
             s = e_true[0].abs().clamp_min(1e-12)
         else:
-            s = torch.as_tensor(scale, dtype=diff.dtype).expand(diff.shape[1])
+            s = torch.as_tensor(scale, dtype=diff.dtype, device=diff.device).expand(B)
         return EnergyDrift(diff, float((diff**2).mean()), diff[-1].abs() / s, s)
 
 
@@ -150,8 +186,9 @@ def state_error(predicted: Any, true: Any) -> Tensor:
     Tensor, shape (K, B)
         In [0, 1]; 0 where both states agree (0/0 counts as 0).
     """
-    qp, vp = _states(predicted)
-    qt, vt = _states(true)
+    qp, vp = _states(predicted, "predicted")
+    qt, vt = _states(true, "true")
+    _same_shape(qp, qt)
     with torch.no_grad():
         xp = torch.cat([qp.flatten(2), vp.flatten(2)], -1)
         xt = torch.cat([qt.flatten(2), vt.flatten(2)], -1)
@@ -181,15 +218,18 @@ def simulate(
         :class:`symnet.systems.System` (its closed-form ``acceleration``), or
         anything :func:`symnet.mechanics.rollout` takes.
     q0, v0 : Tensor, shape (B, *S)
-        Initial state (velocities, or momenta for a first-order field).
+        Initial state (velocities, or momenta for a first-order field); not
+        modified. For a model, in the model's dtype: a TypeError says how to
+        cast otherwise (no silent cast).
     dt : float
-        Time between recorded states.
+        Time between recorded states (finite, non-zero; negative integrates
+        backwards).
     steps : int
-        Recorded steps.
+        Recorded steps (>= 0; any integer type).
     method : str
         Integrator.
     substeps : int
-        Integration steps per recorded step (of size ``dt / substeps``).
+        Integration steps per recorded step (of size ``dt / substeps``; >= 1).
     t0 : float
         Initial time.
     on_nonfinite : {"raise", "nan"}
@@ -205,14 +245,21 @@ def simulate(
     from symnet.mechanics import NonFiniteStateError, SecondOrderField, Trajectory, rollout
     from symnet.systems import System
 
+    dt = real(dt, "dt")
+    if dt == 0:
+        raise ValueError("dt must be non-zero, got 0.0")
+    steps = integer(steps, "steps", minimum=0)
+    substeps = integer(substeps, "substeps", minimum=1)
+    t0 = real(t0, "t0")
+    on_nonfinite = choice(on_nonfinite, "on_nonfinite", ("raise", "nan"))
     if isinstance(dynamics, System):
         field = SecondOrderField(
             dynamics.acceleration, velocity_dependent=dynamics.velocity_dependent
         )
     else:
+        if isinstance(dynamics, nn.Module):
+            check_input_dtype(dynamics, ("q0", q0), ("v0", v0))
         field = getattr(dynamics, "field", dynamics)
-    if on_nonfinite not in ("raise", "nan"):
-        raise ValueError(f"on_nonfinite must be 'raise' or 'nan', got {on_nonfinite!r}")
     kw = {"dt": dt / substeps, "steps": steps * substeps, "method": method, "t0": t0}
     k = slice(None, None, substeps)
     with torch.no_grad():
@@ -261,7 +308,7 @@ def chaos_floor(
     dt, steps, method, substeps
         As :func:`simulate`.
     eps : float
-        Relative size of the perturbation.
+        Relative size of the perturbation (finite, > 0).
     generator : torch.Generator, optional
         Source of the random directions.
 
@@ -280,6 +327,18 @@ def chaos_floor(
     >>> bool(floor[-1].mean() > floor[0].mean() > 0)
     True
     """
+    from symnet._util import check_tensor
+
+    eps = real(eps, "eps", positive=True)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator)}")
+    check_tensor(q0, "q0", ndim_min=1)
+    check_tensor(v0, "v0", ndim_min=1)
+    if q0.shape != v0.shape:
+        raise ValueError(
+            f"q0 and v0 must have the same shape (B, *S), got {format_shape(q0.shape)} and "
+            f"{format_shape(v0.shape)}"
+        )
     x0 = torch.cat([q0.flatten(1), v0.flatten(1)], -1)
     u = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
     u = u / u.norm(dim=-1, keepdim=True)

@@ -37,7 +37,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models._mlp import MLP, config_shape_arg, flat_cat, time_column
+from symnet.models._mlp import (
+    MLP,
+    check_activation,
+    config_shape_arg,
+    flat_cat,
+    scalar_output,
+    time_column,
+)
+from symnet.models._options import choice, integer, real
 from symnet.models.hnn import _HamiltonianMixin
 
 __all__ = ["PortHNN"]
@@ -97,22 +105,25 @@ class PortHNN(_HamiltonianMixin):
         aux_hidden: int = 32,
     ) -> None:
         super().__init__()
-        if dissipation not in _DISSIPATIONS:
-            raise ValueError(f"dissipation must be one of {_DISSIPATIONS}, got {dissipation!r}")
-        if forcing not in _FORCINGS:
-            raise ValueError(f"forcing must be one of {_FORCINGS}, got {forcing!r}")
+        dissipation = choice(dissipation, "dissipation", _DISSIPATIONS)
+        forcing = choice(forcing, "forcing", _FORCINGS)
         self.config_shape = config_shape_arg(config_shape)
-        self.hidden, self.layers, self.activation = hidden, layers, activation
+        self.hidden = integer(hidden, "hidden", minimum=1)
+        self.layers = integer(layers, "layers", minimum=1)
+        self.activation = check_activation(activation)
         self.dissipation_kind, self.forcing_kind = dissipation, forcing
-        self.frequencies, self.max_frequency, self.aux_hidden = (
-            frequencies,
-            max_frequency,
-            aux_hidden,
+        self.frequencies = integer(frequencies, "frequencies", minimum=1)
+        self.max_frequency = real(max_frequency, "max_frequency", positive=True)
+        self.aux_hidden = integer(aux_hidden, "aux_hidden", minimum=1)
+        frequencies, max_frequency, aux_hidden = (
+            self.frequencies,
+            self.max_frequency,
+            self.aux_hidden,
         )
         self.custom = module is not None
         n = self.n
         if module is None:
-            self.net: nn.Module = MLP(2 * n, 1, hidden, layers, activation)
+            self.net: nn.Module = MLP(2 * n, 1, self.hidden, self.layers, activation)
         elif not isinstance(module, nn.Module):
             raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
         else:
@@ -124,8 +135,6 @@ class PortHNN(_HamiltonianMixin):
         if forcing == "mlp":
             self.forcing_net = MLP(1, n, aux_hidden, 2, "tanh")
         elif forcing == "fourier":
-            if isinstance(frequencies, bool) or not isinstance(frequencies, int) or frequencies < 1:
-                raise ValueError(f"frequencies must be an int >= 1, got {frequencies!r}")
             w = torch.linspace(max_frequency / frequencies, max_frequency, frequencies)
             self.omega = nn.Parameter(w)
             self.cos_amp = nn.Parameter(torch.zeros(n, frequencies))
@@ -155,7 +164,7 @@ class PortHNN(_HamiltonianMixin):
     def _hamiltonian(self, q: Tensor, p: Tensor) -> Tensor:
         if self.custom:
             out = self.net(q, p)
-            return out.squeeze(-1) if out.dim() == 2 and out.shape[-1] == 1 else out
+            return scalar_output(out, q, "H")
         return self.net(flat_cat(q, p)).squeeze(-1)
 
     def dissipation(self, q: Tensor) -> Tensor:
@@ -163,6 +172,7 @@ class PortHNN(_HamiltonianMixin):
 
         Zeros without dissipation.
         """
+        self._check_dtype(("q", q))
         n, batch = self.n, q.shape[0]
         if self.dissipation_kind is None:
             return q.new_zeros(batch, n, n)
@@ -184,6 +194,10 @@ class PortHNN(_HamiltonianMixin):
         Tensor, shape (B, *S) (``B = 1`` for a scalar ``t``); zeros without forcing.
         """
         param = next(self.parameters())
+        if isinstance(t, Tensor) and t.dim() > 1:
+            raise ValueError(
+                f"t must be a float or a tensor of shape () or (B,), got {tuple(t.shape)}"
+            )
         tt = torch.as_tensor(t, dtype=param.dtype, device=param.device).reshape(-1)
         batch = tt.shape[0]
         if self.forcing_kind is None:

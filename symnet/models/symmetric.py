@@ -47,7 +47,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad
 
-from symnet.models._mlp import PhysicsModel, activation_factory
+from symnet.models._mlp import PhysicsModel, activation_factory, check_activation
+from symnet.models._options import choice, flag, integer, optional_real
 from symnet.models.hnn import HamiltonianView
 from symnet.models.lnn import LagrangianView
 
@@ -87,11 +88,14 @@ class InvariantPotential(nn.Module):
         super().__init__()
         from symnet.nn import EGNN, DeepSets, InvariantFeatures
 
-        if encoder not in _ENCODERS:
-            raise ValueError(f"encoder must be one of {_ENCODERS}, got {encoder!r}")
+        hidden = integer(hidden, "hidden", minimum=1)
+        layers = integer(layers, "layers", minimum=1)
+        check_activation(activation)
+        encoder = choice(encoder, "encoder", _ENCODERS)
+        velocities = flag(velocities, "velocities")
         if velocities and encoder != "pairs":
             raise ValueError("velocities=True needs encoder='pairs'")
-        self.encoder, self.velocities = encoder, bool(velocities)
+        self.encoder, self.velocities = encoder, velocities
         if encoder == "pairs":
             self.features = InvariantFeatures(output="pair")
             n_feat = len(self.features.pair_names(velocities=self.velocities))
@@ -153,23 +157,21 @@ class _SymmetricBase(PhysicsModel):
         mass: float | None,
         velocities: bool = False,
     ) -> None:
-        for name, value, low in (("n_particles", n_particles, 2), ("dim", dim, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        n_particles = integer(n_particles, "n_particles", minimum=2)
+        dim = integer(dim, "dim", minimum=1)
+        mass = optional_real(mass, "mass", positive=True)
         self.config_shape = (n_particles, dim)
-        self.hidden, self.layers, self.activation, self.encoder = (
-            hidden,
-            layers,
-            activation,
-            encoder,
+        self.hidden = integer(hidden, "hidden", minimum=1)
+        self.layers = integer(layers, "layers", minimum=1)
+        self.activation = check_activation(activation)
+        self.encoder = choice(encoder, "encoder", _ENCODERS)
+        self.potential_net = InvariantPotential(
+            self.hidden, self.layers, activation, self.encoder, velocities
         )
-        self.potential_net = InvariantPotential(hidden, layers, activation, encoder, velocities)
         self.fixed_mass = mass
         if mass is None:
             self.log_mass = nn.Parameter(torch.zeros(()))
         else:
-            if not mass > 0:
-                raise ValueError(f"mass must be > 0, got {mass!r}")
             self.register_buffer("log_mass", torch.tensor(math.log(mass)))
 
     @property
@@ -179,6 +181,7 @@ class _SymmetricBase(PhysicsModel):
 
     def potential(self, q: Tensor) -> Tensor:
         """``V(q)``, shape (B,) for ``q`` of shape (B, N, d); invariant under E(d) x S_N."""
+        self._check_dtype(("q", q))
         return self.potential_net(q)
 
     def _force(self, q: Tensor) -> Tensor:
@@ -256,6 +259,7 @@ class SymmetricLNN(_SymmetricBase):
 
     def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``L = T - V``, shape (B,) for ``q, qdot`` of shape (B, N, d); ``t`` ignored."""
+        self._check_dtype(("q", q), ("qdot", qdot))
         return self.kinetic(qdot) - self.potential_net(q)
 
     def _acceleration(self, q: Tensor, qdot: Tensor) -> Tensor:
@@ -328,7 +332,7 @@ class SymmetricHNN(_SymmetricBase):
         separable: bool = True,
     ) -> None:
         super().__init__()
-        self.separable = bool(separable)
+        self.separable = flag(separable, "separable")
         self._setup(n_particles, dim, hidden, layers, activation, encoder, mass, not self.separable)
         self._field: Any = None
 
@@ -350,6 +354,10 @@ class SymmetricHNN(_SymmetricBase):
 
     def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``H(q, p)``, shape (B,) for ``q, p`` of shape (B, N, d); ``t`` ignored."""
+        self._check_dtype(("q", q), ("p", p))
+        return self._hamiltonian(q, p)
+
+    def _hamiltonian(self, q: Tensor, p: Tensor) -> Tensor:
         if self.separable:
             kin = 0.5 * (p * p).sum((-1, -2)) / self.mass.to(p.dtype)
             return kin + self.potential_net(q)
@@ -361,7 +369,7 @@ class SymmetricHNN(_SymmetricBase):
         if self._field is None or self._field[0] != id(self):
             from symnet.mechanics import hamiltonian_vector_field
 
-            H = self.hamiltonian
+            H = self._hamiltonian
             self._field = id(self), hamiltonian_vector_field(H, separable=self.separable)
         return self._field[1]
 
