@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from symnet._probe import GradientMismatchError
 from symnet.mechanics._errors import ConvergenceError, NonFiniteStateError, SingularMassMatrixError
 from symnet.mechanics.field import HamiltonianField, SecondOrderField, VectorField, as_vector_field
 from symnet.mechanics.hamiltonian import hamiltonian_vector_field
@@ -36,4 +37,5 @@ __all__ = [
     "SingularMassMatrixError",
     "NonFiniteStateError",
     "ConvergenceError",
+    "GradientMismatchError",
 ]

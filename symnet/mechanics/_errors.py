@@ -3,6 +3,9 @@
 All of them subclass a builtin exception (``ValueError`` or ``RuntimeError``)
 so that generic handlers keep working; each carries the location of the
 problem (batch index, step number) as attributes as well as in its message.
+:class:`GradientMismatchError` (a ``ValueError``: a Lagrangian or Hamiltonian
+whose autodiff derivatives miss part of its values) is shared with
+:mod:`symnet.noether` and re-exported by :mod:`symnet.mechanics`.
 """
 
 from __future__ import annotations

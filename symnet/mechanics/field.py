@@ -24,6 +24,7 @@ Springer (2006), ch. I.1 and VI.3 (second-order systems and splitting).
 from __future__ import annotations
 
 import abc
+import numbers
 from collections.abc import Callable
 from typing import Any, final
 
@@ -31,6 +32,16 @@ import torch
 from torch import Tensor
 
 from symnet._util import accepts_time, check_tensor, format_shape, with_time
+from symnet.mechanics._guard import (
+    Versions,
+    check_output,
+    check_pair,
+    check_unchanged,
+    copies,
+    evaluation_error,
+    first_call_allowed,
+    fn_name,
+)
 
 __all__ = ["VectorField", "SecondOrderField", "HamiltonianField", "as_vector_field", "as_time"]
 
@@ -38,22 +49,29 @@ __all__ = ["VectorField", "SecondOrderField", "HamiltonianField", "as_vector_fie
 _DEPENDENCE_TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 
-def as_time(t: Any, like: Tensor) -> Tensor:
+def as_time(t: Any, like: Tensor, name: str = "t") -> Tensor:
     """Broadcast a time to a ``(B,)`` tensor with the dtype and device of ``like``.
 
     Parameters
     ----------
-    t : float, 0-d Tensor or Tensor of shape (B,)
-        Time(s).
+    t : real number, 0-d Tensor or Tensor of shape (B,)
+        Time(s). ``bool`` is refused.
     like : Tensor, shape (B, *S)
         A state tensor that fixes ``B``, dtype and device.
+    name : str
+        Name of ``t`` in error messages.
 
     Returns
     -------
     Tensor, shape (B,)
+        ``t`` itself when it already has that shape, dtype and device.
     """
     batch = like.shape[0]
     if isinstance(t, Tensor):
+        if t.dtype == torch.bool or t.is_complex():
+            raise TypeError(
+                f"{name} must be a real number or a tensor of reals, got dtype {t.dtype}"
+            )
         if t.dtype != like.dtype or t.device != like.device:
             t = t.to(dtype=like.dtype, device=like.device)
         if t.shape == (batch,):
@@ -61,11 +79,12 @@ def as_time(t: Any, like: Tensor) -> Tensor:
         if t.dim() == 0:
             return t.expand(batch)
         raise ValueError(
-            f"t must be a float, a 0-d tensor or of shape ({batch},), got {format_shape(t.shape)}"
+            f"{name} must be a float, a 0-d tensor or of shape ({batch},), got "
+            f"{format_shape(t.shape)}"
         )
-    if isinstance(t, (int, float)):
+    if isinstance(t, numbers.Real) and not isinstance(t, bool):
         return torch.full((batch,), float(t), dtype=like.dtype, device=like.device)
-    raise TypeError(f"t must be a float or a tensor, got {type(t).__name__}")
+    raise TypeError(f"{name} must be a real number or a tensor, got {t!r} ({type(t).__name__})")
 
 
 def _check_state(q: Any, v: Any, names: tuple[str, str]) -> None:
@@ -109,12 +128,26 @@ class VectorField(abc.ABC):
     uses_time : bool
         False when the field ignores ``t`` (its function takes no time
         argument); integrators then skip computing stage times.
+    label : str
+        How error messages name the field (``"field my_accel"``).
+
+    Notes
+    -----
+    Every evaluation checks that the function returned tensors of the shape
+    ``(B, *S)`` and dtype of the state (a wrong shape is never broadcast into
+    the state) and that it did not write into its arguments (by their
+    version counters). The first evaluation outside a ``torch.func``
+    transform is made on copies of the arguments, compared with the
+    originals afterwards, so a field that writes into its arguments is
+    refused before it can modify the caller's tensors.
     """
 
     order: int
     source: Callable
     velocity_dependent: bool | None
     uses_time: bool
+    label: str
+    arg_names: tuple[str, str, str]
 
     @abc.abstractmethod
     def __call__(self, q: Tensor, v: Tensor, t: Any = 0.0) -> Any:
@@ -152,6 +185,7 @@ class VectorField(abc.ABC):
         float
             ``max_b |delta| / (|f| + |delta|)``, in [0, 1].
         """
+        _check_state(q, v, ("q", "v"))
         t = as_time(t, q)
         gen = torch.Generator(device=q.device).manual_seed(0)
         with torch.no_grad():
@@ -199,6 +233,68 @@ class VectorField(abc.ABC):
         return f"{type(self).__name__}(source={name}, order={self.order})"
 
 
+class _Guarded:
+    """A field function ``fn(x, y, t)`` whose output and inputs are checked.
+
+    Every call: the output's type, shape and dtype, and the inputs' version
+    counters. The first call outside a ``torch.func`` transform: on copies of
+    the inputs, compared with the originals afterwards.
+    """
+
+    def __init__(self, fn: Callable, field: VectorField) -> None:
+        self.fn = fn
+        self.field = field
+        self.pending = True
+
+    def _evaluate(self, x: Tensor, y: Tensor, t: Tensor) -> Any:
+        try:
+            return self.fn(x, y, t)
+        except RuntimeError as err:
+            if type(err) is not RuntimeError:
+                raise
+            better = evaluation_error(err, self.field.source, x.dtype, self.field.label)
+            if better is err:
+                raise
+            raise better from err
+
+    def __call__(self, x: Tensor, y: Tensor, t: Tensor) -> Any:
+        field = self.field
+        names = field.arg_names
+        if not isinstance(t, Tensor):
+            t = as_time(t, x)
+        if self.pending and first_call_allowed(x):
+            args = copies(x, y, t)
+            try:
+                out = self._evaluate(*args)
+            finally:  # a write into an input is reported first, whatever happened next
+                check_unchanged((x, y, t), args, names, field.label)
+            out = self._check(out, x)
+            self.pending = False
+            return out
+        try:  # the version counters tell whether the call wrote into an input
+            before = (x._version, y._version, t._version)
+        except RuntimeError:  # inference tensors have none
+            before = None
+        try:
+            out = self._evaluate(x, y, t)
+        finally:
+            if before is not None and before != (x._version, y._version, t._version):
+                Versions.from_counts(before).check((x, y, t), names, field.label)
+        if self.field.order == 2:
+            if type(out) is Tensor and out.shape == x.shape and out.dtype == x.dtype:
+                return out  # the common case, without a call
+            return check_output(out, x, field.label, "the acceleration", "q")
+        return self._check(out, x)
+
+    def _check(self, out: Any, like: Tensor) -> Any:
+        if self.field.order == 2:
+            return check_output(out, like, self.field.label, "the acceleration", "q")
+        return check_pair(out, like, self.field.label, ("qdot", "pdot"))
+
+    def __repr__(self) -> str:
+        return repr(self.fn)
+
+
 @final
 class SecondOrderField(VectorField):
     """An acceleration field ``f(q, v, t) -> a`` (order 2).
@@ -226,6 +322,7 @@ class SecondOrderField(VectorField):
     """
 
     order = 2
+    arg_names = ("q", "qdot", "t")
 
     def __init__(
         self,
@@ -237,8 +334,9 @@ class SecondOrderField(VectorField):
     ) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-        self.fn = with_time(fn, 2)
         self.source = fn if source is None else source
+        self.label = f"field {fn_name(self.source)}"
+        self.fn = _Guarded(with_time(fn, 2), self)
         self.velocity_dependent = velocity_dependent
         self.uses_time = accepts_time(fn, 2) if uses_time is None else bool(uses_time)
 
@@ -253,6 +351,14 @@ class SecondOrderField(VectorField):
         Returns
         -------
         Tensor, shape (B, *S)
+
+        Raises
+        ------
+        ValueError
+            Bad states; ``fn`` returned another shape than ``q``'s or wrote
+            into its arguments (the caller's tensors are left unchanged).
+        TypeError
+            ``fn`` returned something else than a Tensor of the states' dtype.
         """
         _check_state(q, v, ("q", "qdot"))
         return self.fn(q, v, as_time(t, q))
@@ -290,6 +396,7 @@ class HamiltonianField(VectorField):
     """
 
     order = 1
+    arg_names = ("q", "p", "t")
 
     def __init__(
         self,
@@ -301,8 +408,9 @@ class HamiltonianField(VectorField):
     ) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-        self.fn = with_time(fn, 2)
         self.source = fn if source is None else source
+        self.label = f"field {fn_name(self.source)}"
+        self.fn = _Guarded(with_time(fn, 2), self)
         self.velocity_dependent = None if separable is None else not separable
         self.uses_time = accepts_time(fn, 2) if uses_time is None else bool(uses_time)
 
@@ -317,6 +425,14 @@ class HamiltonianField(VectorField):
         Returns
         -------
         qdot, pdot : Tensor, shape (B, *S)
+
+        Raises
+        ------
+        ValueError
+            Bad states; ``fn`` returned another shape than ``q``'s or wrote
+            into its arguments (the caller's tensors are left unchanged).
+        TypeError
+            ``fn`` did not return a pair of Tensors of the states' dtype.
         """
         _check_state(q, p, ("q", "p"))
         return self.fn(q, p, as_time(t, q))

@@ -46,13 +46,22 @@ from torch.func import grad, vjp, vmap
 
 from symnet._util import accepts_time, format_shape, with_time
 from symnet.mechanics._errors import SingularMassMatrixError
+from symnet.mechanics._guard import (
+    AutodiffProbe,
+    check_unchanged,
+    copies,
+    evaluation_error,
+    first_call_allowed,
+    fn_name,
+)
 from symnet.mechanics.field import SecondOrderField, _check_state, as_time
 
 __all__ = ["lagrangian_vector_field", "mass_matrix", "momentum"]
 
 _HINT = (
-    "L must be built from differentiable torch operations on qdot "
-    "(no .detach(), .item(), integer casts or numpy)"
+    "L must be built from differentiable torch operations on q and qdot "
+    "(no .detach(), .item(), float(), integer casts, numpy or Python control flow on "
+    "tensor values)"
 )
 
 
@@ -78,16 +87,29 @@ class _Scalar:
             raise ValueError(
                 f"{self.name} must return one scalar per state, shape (B,); it returned {got}"
             )
+        if out.dtype != q.dtype:
+            raise TypeError(
+                f"{self.name} must return a Tensor of dtype {q.dtype} (the dtype of q and "
+                f"qdot); it returned {out.dtype}: compute it in the dtype of the states "
+                "(derivatives of a lower precision value are silently less accurate)"
+            )
         return out[0]
 
 
 class _EulerLagrange:
     """Batched ``(q, qdot, t) -> qddot`` for a Lagrangian; see :func:`lagrangian_vector_field`."""
 
-    def __init__(self, L: Callable, regularization: float, max_condition: float | None) -> None:
+    def __init__(
+        self,
+        L: Callable,
+        regularization: float,
+        max_condition: float | None,
+        check_gradients: bool = True,
+    ) -> None:
         self.L = L
         self.regularization = float(regularization)
         self.max_condition = max_condition
+        self.probe = AutodiffProbe(L, "L", ("q", "qdot"), check_gradients)
         scalar = _Scalar(L, "L")
 
         def grads(q: Tensor, qdot: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
@@ -110,11 +132,16 @@ class _EulerLagrange:
         try:
             M, rhs, p = self._batched(q, qdot, t)
         except RuntimeError as err:
+            better = evaluation_error(err, self.L, q.dtype, "L")
+            if better is not err:
+                raise better from err
             raise RuntimeError(f"differentiating L with torch.func failed: {err}. {_HINT}") from err
         return M, rhs, p
 
     def __call__(self, q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
         M, rhs, p = self.parts(q, qdot, t)
+        # once per field: are M and rhs the derivatives of L's values (before trusting the solve)
+        self.probe(q, qdot, t)
         n = M.shape[-1]
         if self.regularization:
             M = M + self.regularization * torch.eye(n, dtype=M.dtype, device=M.device)
@@ -170,7 +197,11 @@ def _checked_solve(
 
 
 def lagrangian_vector_field(
-    L: Callable, *, regularization: float = 0.0, max_condition: float | None = None
+    L: Callable,
+    *,
+    regularization: float = 0.0,
+    max_condition: float | None = None,
+    check_gradients: bool = True,
 ) -> SecondOrderField:
     """The acceleration field ``(q, qdot, t) -> qddot`` of a Lagrangian.
 
@@ -178,8 +209,10 @@ def lagrangian_vector_field(
     ----------
     L : callable
         ``L(q, qdot)`` or ``L(q, qdot, t)`` with ``q, qdot`` of shape (B, *S)
-        and ``t`` of shape (B,), returning shape (B,). An ``nn.Module`` works;
-        its parameters receive gradients through the field.
+        and ``t`` of shape (B,), returning shape (B,) in the dtype of the
+        states. An ``nn.Module`` works; its parameters receive gradients
+        through the field. Which parameter receives the time: see
+        ``docs/mechanics.md`` (``L(q, qdot, k=4.0)`` is time independent).
     regularization : float, default 0
         ``lam >= 0``: solve ``(M + lam I) qddot = rhs`` instead of ``M qddot =
         rhs`` (Tikhonov). This makes every solve possible but biases the
@@ -188,6 +221,14 @@ def lagrangian_vector_field(
         Largest accepted condition number of ``M`` (of ``M + lam I`` when
         regularized). Default ``1 / (100 * eps)`` of the dtype: about 4.5e13
         in float64 and 8.4e4 in float32.
+    check_gradients : bool, default True
+        On the field's first call (outside a ``torch.func`` transform), compare
+        the autodiff derivatives of ``L`` with finite differences of its values
+        at up to three of the states (about ten evaluations of ``L``, once per
+        field), so that a part of ``L`` computed under ``torch.no_grad()``, on
+        ``q.detach()`` or through numpy is an error instead of wrong dynamics.
+        Pass False only for a ``L`` known to be differentiable whose values
+        are too noisy for finite differences.
 
     Returns
     -------
@@ -200,9 +241,16 @@ def lagrangian_vector_field(
     SingularMassMatrixError
         (from the field) ``M`` is singular or too ill-conditioned at some
         state; the message names the first batch index and its condition number.
+    GradientMismatchError
+        (from the field, a ValueError) the autodiff derivative of ``L`` with
+        respect to ``q`` or ``qdot`` misses part of its values' dependence.
     ValueError
         (from the field) ``q``/``qdot`` shapes differ or contain NaN/inf;
-        ``L`` does not return shape (B,); ``L`` does not depend on ``qdot``.
+        ``L`` does not return shape (B,); ``L`` does not depend on ``qdot``;
+        ``L`` writes into its arguments.
+    TypeError
+        (from the field) ``L`` returns another dtype than the states, or holds
+        parameters of another dtype (the message says how to cast).
 
     Examples
     --------
@@ -218,36 +266,86 @@ def lagrangian_vector_field(
         raise ValueError(f"regularization must be >= 0, got {regularization}")
     if max_condition is not None and not max_condition >= 1:
         raise ValueError(f"max_condition must be >= 1, got {max_condition}")
-    return SecondOrderField(
-        _EulerLagrange(L, regularization, max_condition),
+    field = SecondOrderField(
+        _EulerLagrange(L, regularization, max_condition, bool(check_gradients)),
         source=L,
         velocity_dependent=None,
         uses_time=accepts_time(L, 2),
     )
+    field.label = "L"
+    return field
 
 
-def mass_matrix(L: Callable) -> Callable[..., Tensor]:
+class _StateFunction:
+    """``(q, qdot, t=0.0) -> value`` of a Lagrangian, validated and checked like a field.
+
+    The first call (outside a ``torch.func`` transform) evaluates on copies of
+    the inputs, compared afterwards, and probes ``L``'s autodiff derivatives.
+    """
+
+    def __init__(self, L: Callable, compute: Callable, check_gradients: bool, name: str) -> None:
+        if not callable(L):
+            raise TypeError(f"L must be callable, got {type(L).__name__}")
+        self.L = L
+        self.compute = compute
+        self.probe = AutodiffProbe(L, "L", ("q", "qdot"), check_gradients)
+        self.pending = True
+        self.__name__ = name
+
+    def _evaluate(self, q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
+        try:
+            return self.compute(q, qdot, t)
+        except RuntimeError as err:
+            better = evaluation_error(err, self.L, q.dtype, "L")
+            if better is not err:
+                raise better from err
+            if "torch.func failed" in str(err):
+                raise
+            raise RuntimeError(f"differentiating L with torch.func failed: {err}. {_HINT}") from err
+
+    def __call__(self, q: Tensor, qdot: Tensor, t: Any = 0.0) -> Tensor:
+        _check_state(q, qdot, ("q", "qdot"))
+        t = as_time(t, q)
+        if not (self.pending and first_call_allowed(q)):
+            return self._evaluate(q, qdot, t)
+        args = copies(q, qdot, t)
+        try:
+            out = self._evaluate(*args)
+        finally:
+            check_unchanged((q, qdot, t), args, ("q", "qdot", "t"), "L")
+        self.probe(*args)
+        self.pending = False
+        return out
+
+    def __repr__(self) -> str:
+        return f"{self.__name__}(L={fn_name(self.L)})"
+
+
+def mass_matrix(L: Callable, *, check_gradients: bool = True) -> Callable[..., Tensor]:
     """``(q, qdot, t=0.0) -> M = d2L/dqdot2`` of shape (B, n, n), ``n = prod(S)``.
 
     No conditioning check is made; this is the matrix that
-    :func:`lagrangian_vector_field` checks and solves with.
+    :func:`lagrangian_vector_field` checks and solves with. The first call
+    checks ``L`` as the field does (``check_gradients``: see
+    :func:`lagrangian_vector_field`); keep the returned function to pay for
+    that once.
     """
-    core = _EulerLagrange(L, 0.0, None)
+    core = _EulerLagrange(L, 0.0, None, False) if callable(L) else None
 
-    def mass(q: Tensor, qdot: Tensor, t: Any = 0.0) -> Tensor:
-        _check_state(q, qdot, ("q", "qdot"))
-        return core.parts(q, qdot, as_time(t, q))[0]
+    def mass(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
+        return core.parts(q, qdot, t)[0]
 
-    return mass
+    return _StateFunction(L, mass, check_gradients, "mass_matrix")
 
 
-def momentum(L: Callable) -> Callable[..., Tensor]:
-    """``(q, qdot, t=0.0) -> p = dL/dqdot`` of shape (B, *S) (canonical momentum)."""
-    scalar = _Scalar(L, "L")
-    batched = vmap(grad(scalar, argnums=1))
+def momentum(L: Callable, *, check_gradients: bool = True) -> Callable[..., Tensor]:
+    """``(q, qdot, t=0.0) -> p = dL/dqdot`` of shape (B, *S) (canonical momentum).
 
-    def p(q: Tensor, qdot: Tensor, t: Any = 0.0) -> Tensor:
-        _check_state(q, qdot, ("q", "qdot"))
-        return batched(q, qdot, as_time(t, q))
+    The first call checks ``L`` as :func:`lagrangian_vector_field` does.
+    """
+    batched = vmap(grad(_Scalar(L, "L"), argnums=1)) if callable(L) else None
 
-    return p
+    def p(q: Tensor, qdot: Tensor, t: Tensor) -> Tensor:
+        return batched(q, qdot, t)
+
+    return _StateFunction(L, p, check_gradients, "momentum")

@@ -29,6 +29,7 @@ from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
 from symnet.mechanics._errors import ConvergenceError, NonFiniteStateError, SingularMassMatrixError
+from symnet.mechanics._guard import as_index, as_real
 from symnet.mechanics.field import VectorField, as_time, as_vector_field
 from symnet.mechanics.methods import get_integrator
 
@@ -154,16 +155,23 @@ def rollout(
     field : VectorField or callable
         A :class:`VectorField` (e.g. from :func:`lagrangian_vector_field` or
         :func:`hamiltonian_vector_field`), or a plain callable ``f(q, v)`` /
-        ``f(q, v, t)`` returning the acceleration (treated as a second-order
-        field, :class:`SecondOrderField`).
+        ``f(q, v, t)`` returning the acceleration as a Tensor of shape
+        (B, *S) and the states' dtype (treated as a second-order field,
+        :class:`SecondOrderField`). Any other output (a (B, 1) or 0-d tensor,
+        a missing batch axis, another dtype) is an error naming the field,
+        never broadcast into the state. The field must not write into its
+        arguments.
     q0 : Tensor, shape (B, *S)
-        Initial positions. Not modified.
+        Initial positions. Not modified: the field only sees copies.
     v0 : Tensor, shape (B, *S)
         Initial velocities; for a Hamiltonian field, initial momenta. Not modified.
-    dt : float
-        Step size (negative integrates backwards).
+    dt : real number
+        Step size (negative integrates backwards); finite and non-zero. An
+        int, float, numpy scalar or 0-d tensor; not bool or str.
     steps : int
-        Number of steps (>= 0).
+        Number of steps (>= 0; 0 returns the initial state alone). Any
+        integer type (numpy integers, 0-d integer tensors, anything with
+        ``__index__``); not bool.
     method : str, default "rk4"
         One of :data:`integrators`: "euler", "symplectic_euler", "leapfrog",
         "rk4", "implicit_midpoint", "yoshida4", "dopri5". The splitting
@@ -171,15 +179,16 @@ def rollout(
         acceleration independent of the velocity, or a separable Hamiltonian;
         this is measured at the initial state and a ValueError points to
         "implicit_midpoint" otherwise.
-    t0 : float or Tensor of shape () or (B,), default 0
-        Initial time(s).
+    t0 : real number or Tensor of shape () or (B,), default 0
+        Initial time(s); finite.
     on_nonfinite : {"raise", "return"}
         On NaN/inf in the state: raise :class:`NonFiniteStateError` naming the
         step and batch index, or return the trajectory up to the last finite
         state with ``stopped_at`` set.
     **options
         Options of the method (``tol``, ``max_iter`` for "implicit_midpoint";
-        ``rtol``, ``atol``, ``max_num_steps`` for "dopri5"); others raise TypeError.
+        ``rtol``, ``atol``, ``max_num_steps`` for "dopri5": at most 1000
+        internal steps per ``dt`` by default); others raise TypeError.
 
     Returns
     -------
@@ -188,13 +197,21 @@ def rollout(
 
     Raises
     ------
+    TypeError
+        ``dt``, ``steps`` or ``t0`` of the wrong type; a field that returns
+        something else than a Tensor (a pair for a Hamiltonian field) or
+        another dtype than the states.
     ValueError
-        Unknown method (the message lists them), bad shapes, NaN/inf in the
-        initial state, a splitting method on a field that does not split.
+        Unknown method (the message lists them), bad shapes (of the states
+        or of the field's output), NaN/inf in the initial state or ``t0``,
+        ``steps < 0``, ``dt`` zero or not finite, a splitting method on a
+        field that does not split, a field that writes into its arguments.
     NonFiniteStateError
-        A state became NaN/inf (``on_nonfinite="raise"``).
+        A state became NaN/inf (``on_nonfinite="raise"``). A state that grows
+        large but stays finite is not an error here.
     SingularMassMatrixError, ConvergenceError
-        From the field or the implicit solve; the message names the step.
+        From the field or the implicit solve (the message names the step);
+        "dopri5" exceeding ``max_num_steps`` between two grid points.
 
     Notes
     -----
@@ -221,17 +238,21 @@ def rollout(
         )
     if q0.dtype != v0.dtype:
         raise ValueError(f"q0 and {y_name} must have the same dtype, got {q0.dtype} and {v0.dtype}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    dt = float(dt)
+    steps = as_index(steps, "steps")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0 (0 returns the initial state alone), got {steps}")
+    dt = as_real(dt, "dt")
     if not math.isfinite(dt) or dt == 0:
         raise ValueError(f"dt must be finite and non-zero, got {dt}")
-    if on_nonfinite not in ("raise", "return"):
+    if not isinstance(on_nonfinite, str) or on_nonfinite not in ("raise", "return"):
         raise ValueError(f"on_nonfinite must be 'raise' or 'return', got {on_nonfinite!r}")
-    t_start = as_time(t0, q0)
+    t_start = as_time(t0, q0, "t0")
     check_tensor(t_start, "t0")
     offsets = dt * torch.arange(steps + 1, dtype=q0.dtype, device=q0.device)
     times = t_start.unsqueeze(0) + offsets.unsqueeze(1)
+    # the field only ever sees copies: whatever it does, the caller's tensors stay as they are
+    q0, v0 = q0.clone(), v0.clone()
+    t_start = times[0].clone()
 
     if steps and integrator.splitting:
         field.check_splittable(q0, v0, t_start, integrator.name)

@@ -23,10 +23,15 @@ import torch
 from torch import Tensor
 
 from symnet.mechanics._errors import ConvergenceError
+from symnet.mechanics._guard import as_index, as_real
 from symnet.mechanics.field import VectorField
 from symnet.mechanics.methods._base import Integrator
 
-__all__ = ["Dopri5"]
+__all__ = ["Dopri5", "MAX_NUM_STEPS"]
+
+
+#: Default bound on the internal steps between two grid points (``max_num_steps``).
+MAX_NUM_STEPS = 1000
 
 
 @final
@@ -36,22 +41,32 @@ class Dopri5(Integrator):
     Parameters
     ----------
     **options
-        ``rtol`` and ``atol`` (float, default 1e-7 and 1e-9): relative and
-        absolute local error tolerances; ``max_num_steps`` (int, default
-        2**31 - 1): internal steps allowed between two grid points.
+        ``rtol`` and ``atol`` (positive finite reals, default 1e-7 and 1e-9):
+        relative and absolute local error tolerances; ``max_num_steps``
+        (positive integer, default 1000): internal steps allowed between two
+        grid points (``dt``) before :class:`~symnet.mechanics.ConvergenceError`.
+        The bound makes a stiff field (one whose stable step is far below
+        ``dt``) fail in about a second instead of running for hours; raise it
+        for a field that legitimately needs more than 1000 steps per ``dt``.
     """
 
     name = "dopri5"
     order = 5
     symplectic = False
     adaptive = True
-    defaults = {"rtol": 1e-7, "atol": 1e-9, "max_num_steps": 2**31 - 1}
+    defaults = {"rtol": 1e-7, "atol": 1e-9, "max_num_steps": MAX_NUM_STEPS}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         for key in ("rtol", "atol"):
-            if not float(self.options[key]) > 0:
-                raise ValueError(f"{key} must be positive, got {self.options[key]}")
+            value = as_real(self.options[key], key)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{key} must be positive and finite, got {self.options[key]!r}")
+            self.options[key] = value
+        steps = as_index(self.options["max_num_steps"], "max_num_steps")
+        if steps < 1:
+            raise ValueError(f"max_num_steps must be a positive integer, got {steps}")
+        self.options["max_num_steps"] = steps
 
     def _odeint(
         self,
@@ -61,10 +76,13 @@ class Dopri5(Integrator):
         t0: Tensor,
         s: Tensor,
         nonfinite: list[Tensor] | None = None,
+        last: list[Tensor] | None = None,
     ) -> tuple[Tensor, Tensor]:
         from torchdiffeq import odeint
 
         def rhs(si: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+            if last is not None:  # the time of the latest evaluation (no synchronisation)
+                last[0] = si
             out = field.derivative(state[0], state[1], t0 + si)
             if nonfinite is not None:  # batch elements whose derivative was ever NaN/inf
                 ok = torch.isfinite(out[0]).flatten(1).all(1) & torch.isfinite(out[1]).flatten(
@@ -78,9 +96,21 @@ class Dopri5(Integrator):
             (x, y),
             s,
             method="dopri5",
-            rtol=float(self.options["rtol"]),
-            atol=float(self.options["atol"]),
-            options={"max_num_steps": int(self.options["max_num_steps"])},
+            rtol=self.options["rtol"],
+            atol=self.options["atol"],
+            options={"max_num_steps": self.options["max_num_steps"]},
+        )
+
+    def _too_many_steps(self, err: BaseException, step: int) -> ConvergenceError:
+        n = self.options["max_num_steps"]
+        default = " (the default)" if n == MAX_NUM_STEPS else ""
+        return ConvergenceError(
+            f"dopri5 needed more than max_num_steps={n}{default} internal steps between two "
+            f"output times at step {step}: the field is stiff there (its stable step is far "
+            "below dt) or blows up. Use a fixed-step or implicit method, reduce dt, loosen "
+            f"rtol/atol, or raise it (max_num_steps={10 * n}) if the field really needs that "
+            f"many steps ({err})",
+            step=step,
         )
 
     def integrate(
@@ -98,13 +128,18 @@ class Dopri5(Integrator):
         Raises
         ------
         ConvergenceError
-            The solver failed for another reason (e.g. ``max_num_steps``).
+            More than ``max_num_steps`` internal steps between two grid
+            points, or another failure of the solver without NaN/inf.
         """
         s = dt * torch.arange(steps + 1, dtype=x.dtype, device=x.device)
+        last = [s[0]]
         try:
-            return self._odeint(field, x, y, t0, s)
-        except (AssertionError, RuntimeError):
-            pass
+            return self._odeint(field, x, y, t0, s, last=last)
+        except (AssertionError, RuntimeError) as err:
+            if "max_num_steps" in str(err):
+                # the interval of the latest evaluation; no rerun (it would take as long again)
+                k = min(max(int(math.floor(float(last[0]) / dt)) + 1, 1), steps)
+                raise self._too_many_steps(err, k) from err
         # locate the failing interval by restarting the solver on each one (a
         # rare path: its internal steps, hence round-off, differ from the run above)
         xs, ys = [x], [y]
@@ -115,6 +150,8 @@ class Dopri5(Integrator):
             except (AssertionError, RuntimeError) as err:
                 bad = nonfinite[0].reshape(-1, *([1] * (x.dim() - 1)))
                 if not bool(bad.any()):
+                    if "max_num_steps" in str(err):
+                        raise self._too_many_steps(err, k + 1) from err
                     raise ConvergenceError(
                         f"dopri5 failed at step {k + 1}: {err}. The states up to step {k} are "
                         "finite; a blow-up or a stiff field makes the internal step collapse "

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from symnet.mechanics._errors import ConvergenceError
+from symnet.mechanics._guard import as_index, as_real
 from symnet.mechanics.field import VectorField
 from symnet.mechanics.methods._base import Integrator
 
@@ -67,11 +68,16 @@ class ImplicitMidpoint(Integrator):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        tol, max_iter = self.options["tol"], self.options["max_iter"]
-        if tol is not None and not float(tol) > 0:
-            raise ValueError(f"tol must be positive, got {tol}")
-        if not (isinstance(max_iter, int) and max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        tol = self.options["tol"]
+        if tol is not None:
+            value = as_real(tol, "tol")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"tol must be positive and finite (or None), got {tol!r}")
+            self.options["tol"] = value
+        max_iter = as_index(self.options["max_iter"], "max_iter")
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {max_iter}")
+        self.options["max_iter"] = max_iter
 
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None
