@@ -154,6 +154,7 @@ class LNN(PhysicsModel):
         self.max_condition = max_condition
         self.regularization = regularization
         self._field: Any = None
+        self._mass_fn: Any = None
 
     # ----------------------------------------------------------------- options
     @property
@@ -264,9 +265,12 @@ class LNN(PhysicsModel):
             return self._mass(self._embed(q))
         if qdot is None:
             raise ValueError("the mass matrix of an unstructured LNN depends on qdot: pass it")
-        from symnet.mechanics import mass_matrix
+        # cached like the field (keyed by id), so the autodiff probe runs once per model
+        if getattr(self, "_mass_fn", None) is None or self._mass_fn[0] != id(self):
+            from symnet.mechanics import mass_matrix
 
-        return mass_matrix(self._lagrangian)(q, qdot)
+            self._mass_fn = (id(self), mass_matrix(self._lagrangian))
+        return self._mass_fn[1](q, qdot)
 
     @property
     def field(self) -> Any:
