@@ -13,7 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from symnet import _warnings
+
 __version__ = "0.1.0.dev0"
+
+# torch's first jvp imports a module that warns "`torch.jit.script` is
+# deprecated"; ignore exactly that, only during that import (see symnet._warnings).
+_warnings.install()
 
 _SUBPACKAGES = (
     "groups",

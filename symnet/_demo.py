@@ -54,6 +54,22 @@ def _worst(report: object, family: str, field: str = "drift") -> float:
     return max(getattr(r, field) or 0.0 for r in report.rows if r.generator.startswith(family))
 
 
+def _writable_dir(out_dir: str | Path) -> Path:
+    """``out_dir`` as a Path; refused unless it can be a writable directory."""
+    out = Path(out_dir)
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(
+            f"out_dir {str(out)!r} is not a directory ({str(ancestor)!r} is a file); "
+            "symnet demo writes its charge plots there"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"out_dir {str(out)!r} cannot be written ({str(ancestor)!r} is read-only)")
+    return out
+
+
 def main(*, small: bool | None = None, out_dir: str | Path = "out") -> int:
     """Run the demo; return 0 when the symmetric LNN conserves P and L, else 1.
 
@@ -64,7 +80,22 @@ def main(*, small: bool | None = None, out_dir: str | Path = "out") -> int:
         environment variable ``SYMNET_DEMO_SMALL``.
     out_dir : str or Path
         Folder of the charge plots (created).
+
+    Raises
+    ------
+    ValueError
+        ``out_dir`` is not a directory, or cannot be created or written; or
+        matplotlib is missing (both checked before the demo starts).
     """
+    out = _writable_dir(out_dir)
+    try:
+        from symnet._report_io import pyplot
+
+        pyplot()
+    except ImportError:
+        raise ValueError(
+            "symnet demo draws plots with matplotlib: pip install 'symnet[plot]'"
+        ) from None
     import symnet.models as sm
     from symnet.groups import Rotation, TimeShift, Translation
     from symnet.noether import check
@@ -125,7 +156,6 @@ def main(*, small: bool | None = None, out_dir: str | Path = "out") -> int:
         )
         q0, v0 = system.sample_states(cfg["batch"], gen)
         symmetries = [Translation(3), Rotation(3), TimeShift()]
-        out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         reports, plots = {}, []
         for name, model in models.items():

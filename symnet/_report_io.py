@@ -1,13 +1,29 @@
-"""Shared output helpers of the reports (Noether, learning): JSON and matplotlib."""
+"""Shared output helpers of the reports (Noether, learning): JSON, matplotlib, output paths.
+
+Every report writer goes through :func:`output_path`, so that they all follow
+one rule: the file written is exactly the path given (no extension is added),
+its missing parent folders are created, and a path that names a directory,
+sits under a file, or lies in a folder that cannot be written is refused with
+a ``ValueError`` before anything is written.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["jsonable", "dump_json", "pyplot"]
+__all__ = [
+    "jsonable",
+    "dump_json",
+    "pyplot",
+    "output_path",
+    "plot_format",
+    "plot_formats",
+    "save_figure",
+]
 
 
 def jsonable(x: Any) -> Any:
@@ -15,11 +31,74 @@ def jsonable(x: Any) -> Any:
     return str(x) if isinstance(x, float) and not math.isfinite(x) else x
 
 
+def output_path(path: Any, argument: str = "path") -> Path:
+    """Check that ``path`` can be written as a file, without writing anything.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write. A missing parent folder is fine (the writers create
+        it) as long as the nearest existing ancestor is a writable directory.
+    argument : str
+        The name used for ``path`` in error messages (``"--json"`` in the CLI).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`, unchanged.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a string or path.
+    ValueError
+        ``path`` is empty, names a directory (an existing one, or ends with a
+        path separator), lies under something that is not a directory, or in a
+        directory that is not writable; or is an existing file that is not
+        writable.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{argument} must be a file path (str or Path), got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{argument} must be a non-empty file path, got {path!r}")
+    p = Path(text)
+    if text.endswith(("/", os.sep)) or p.is_dir():
+        raise ValueError(f"{argument} must name a file, got the directory {text!r}")
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            raise ValueError(f"{argument} {text!r} exists and is not writable")
+        return p
+    ancestor = p.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(
+            f"{argument} {text!r} cannot be written: {str(ancestor)!r} is not a directory"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{argument} {text!r} cannot be written: directory {str(ancestor)!r} is not writable"
+        )
+    return p
+
+
+def _prepare(path: Any, argument: str = "path") -> Path:
+    """:func:`output_path`, then create the missing parent folders."""
+    p = output_path(path, argument)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
 def dump_json(data: dict[str, Any], path: str | Path | None = None, **kwargs: Any) -> str:
-    """Serialize ``data`` as indented JSON, and write it to ``path`` if given."""
+    """Serialize ``data`` as indented JSON, and write it (plus a newline) to ``path`` if given.
+
+    ``path`` is written exactly as given (see :func:`output_path` for what is
+    refused); the return value is the JSON text without the final newline.
+    """
     text = json.dumps(data, indent=2, **kwargs)
     if path is not None:
-        Path(path).write_text(text + "\n")
+        _prepare(path).write_text(text + "\n")
     return text
 
 
@@ -39,3 +118,65 @@ def pyplot() -> Any:
     except ImportError as exc:
         raise ImportError("report.plot needs matplotlib: pip install 'symnet[plot]'") from exc
     return plt
+
+
+def plot_formats() -> list[str]:
+    """The file formats matplotlib can write (``png``, ``pdf``, ``svg``, ...).
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing.
+    """
+    pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def plot_format(path: Any, argument: str = "path") -> tuple[Path, str]:
+    """Check a plot's path and pick its format, without writing anything.
+
+    The format is the path's extension (``.pdf``, ``.svg``, ...); a path
+    without one is written as PNG under exactly that name.
+
+    Returns
+    -------
+    tuple of Path and str
+        The path (unchanged) and the format.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing.
+    TypeError, ValueError
+        See :func:`output_path`; also an extension matplotlib cannot write
+        (the message lists the formats it can).
+    """
+    p = output_path(path, argument)
+    fmt = p.suffix[1:].lower() or "png"
+    formats = plot_formats()
+    if fmt not in formats:
+        raise ValueError(
+            f"{argument} {str(p)!r}: matplotlib cannot write the format {fmt!r}; "
+            f"use one of the extensions {', '.join(formats)} (no extension: png)"
+        )
+    return p, fmt
+
+
+def save_figure(fig: Any, path: Any) -> Path:
+    """Save ``fig`` to exactly ``path`` (format from its extension, PNG without one); close it.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    plt = pyplot()
+    try:
+        p, fmt = plot_format(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p, format=fmt, dpi=110)
+    finally:
+        plt.close(fig)
+    return p

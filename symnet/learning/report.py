@@ -44,7 +44,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from symnet._report_io import dump_json, jsonable, pyplot
+from symnet._report_io import dump_json, jsonable, plot_format, pyplot, save_figure
 
 __all__ = ["LedgerRow", "LearningReport", "default_rtol", "VERDICTS"]
 
@@ -162,7 +162,22 @@ class LearningReport:
         }
 
     def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
-        """Serialize to JSON (and write it to ``path`` if given)."""
+        """Serialize to JSON, and write it to ``path`` if given.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            File to write, exactly as named (missing parent folders are
+            created); a directory, or a path that cannot be written, raises a
+            ValueError before anything is written.
+        **kwargs
+            Passed to :func:`json.dumps`.
+
+        Returns
+        -------
+        str
+            The JSON text (the file holds it plus a final newline).
+        """
         return dump_json(self.to_dict(), path, **kwargs)
 
     def plot(self, path: str | Path, *, max_units: int = 4) -> Path:
@@ -171,18 +186,28 @@ class LearningReport:
         Parameters
         ----------
         path : str or Path
-            PNG file to write.
+            File to write, exactly as named: the format follows its extension
+            (``.png``, ``.pdf``, ``.svg``, ...) and a name without one is
+            written as PNG under that name. Missing parent folders are created.
         max_units : int
             Units drawn per family.
+
+        Returns
+        -------
+        Path
+            The file written (``path`` itself).
 
         Raises
         ------
         ImportError
             matplotlib is missing (install the ``plot`` extra: ``pip install symnet[plot]``).
         ValueError
-            The report has no rows.
+            The report has no rows; ``path`` names a directory, cannot be
+            written or has an extension matplotlib cannot write (checked
+            before drawing).
         """
         plt = pyplot()
+        plot_format(path)  # refuse a bad path before drawing
         if not self.rows:
             raise ValueError("the report has no symmetry families to plot")
         cols = min(3, len(self.rows))
@@ -209,8 +234,4 @@ class LearningReport:
             fontsize=10,
         )
         fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path)

@@ -5,23 +5,54 @@ OBJECT is a :class:`symnet.systems.System` instance or class (its
 the dynamics), or a Lagrangian callable ``L(q, qdot[, t])`` together with
 ``--config-shape`` (initial states from a seeded standard normal, dynamics from
 the Euler-Lagrange equations by autodiff).
+
+MODULE is imported by name. The current directory is searched *after* the
+installed packages (it is appended to ``sys.path``, never put first), so a
+file there such as ``matplotlib.py`` cannot shadow a package that symnet
+imports; a module name that an installed module already takes resolves to the
+installed one.
+
+Exit codes: 0 when every symmetry is conserved, 1 when one is broken or
+inconclusive, 2 for bad input (raised here as ``ValueError`` or ``TypeError``
+and reported by :func:`symnet.cli.main` as one line on stderr). Output paths
+are checked before the run, so a bad ``--json`` or ``--plot`` costs nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["configure", "run"]
+__all__ = ["configure", "run", "EPILOG"]
+
+#: The end of ``symnet check --help``: exit codes and how MODULE is found.
+EPILOG = """\
+exit codes:
+  0  every symmetry is conserved
+  1  one is broken or inconclusive (the report says which and why)
+  2  bad input, reported as one line on stderr: an unknown or malformed option,
+     a target that cannot be imported or built, an output path that cannot be
+     written (checked before the run), or a run that cannot go on (a NaN/inf
+     state, an implicit solve that does not converge: reduce --dt)
+
+MODULE is imported by name; the current directory is searched after the
+installed packages, so a file there cannot shadow one (matplotlib.py, ...).
+--json and --plot write exactly the file named (missing folders are created);
+the plot's format follows its extension (png, pdf, svg, ...; none: PNG).
+"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``symnet check``."""
+    """Add the arguments of ``symnet check``, and its exit codes to its help."""
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "target", metavar="MODULE:OBJECT", help="a symnet system or a Lagrangian callable"
     )
@@ -51,28 +82,67 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N,d",
         help="configuration shape for a Lagrangian callable, e.g. 2,3",
     )
-    parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
-    parser.add_argument("--plot", metavar="FILE", help="write the charge plot (PNG)")
+    parser.add_argument(
+        "--masses",
+        metavar="M1,M2,...",
+        help="masses of a boost given by name (-s boost, -s boost_x): one per particle, or one "
+        "for all (default: the system's masses, else read from the Lagrangian)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    parser.add_argument(
+        "--plot", metavar="FILE", help="write the charge plot to FILE (format from its extension)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def _search_cwd_last() -> None:
+    """Make the current directory importable without letting it shadow installed modules."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+    importlib.invalidate_caches()  # a module written since the last import is found
+
+
+def _shadow_hint(module_name: str, module: Any) -> str:
+    """A hint when a file in the current directory lost to an installed module of its name."""
+    top = module_name.partition(".")[0]
+    cwd = Path.cwd()
+    local = cwd / f"{top}.py"
+    if not (local.is_file() or (cwd / top / "__init__.py").is_file()):
+        return ""
+    where = getattr(module, "__file__", None)
+    if where is not None and Path(where).resolve().is_relative_to(cwd.resolve()):
+        return ""
+    return (
+        f" (it was imported from {where}; the file {local.name} in the current directory is "
+        "not used because installed modules come first: rename it)"
+    )
+
+
 def _load(target: str) -> Any:
-    if ":" not in target:
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
         raise ValueError(f"target must be MODULE:OBJECT, got {target!r}")
-    module_name, _, attr = target.partition(":")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
     if module_name.endswith(".py"):
         raise ValueError(f"give a module name, not a file: {module_name[:-3].replace('/', '.')!r}")
+    _search_cwd_last()
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ValueError(f"cannot import module {module_name!r}: {exc}") from None
+        raise ValueError(f"cannot import module {module_name!r}: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # the module itself fails: syntax, runtime, exit
+        raise ValueError(
+            f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
     obj: Any = module
     for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(
+                f"module {module_name!r} has no attribute {attr!r}"
+                + _shadow_hint(module_name, module)
+            ) from None
     return obj
 
 
@@ -90,53 +160,129 @@ def _shape(text: str | None) -> tuple[int, ...]:
     return shape
 
 
-def _system_symmetries(system: Any, names: list[str]) -> list[Any]:
-    """Resolve names against the system's own groups first (a boost carries its masses)."""
+def _masses(text: str) -> float | torch.Tensor:
+    """``--masses``: one positive number, or comma-separated ones (a float64 tensor)."""
+    try:
+        values = [float(s) for s in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            "--masses must be comma-separated numbers, one per particle (or one for all), "
+            f"such as 1,2.5; got {text!r}"
+        ) from None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"--masses must be finite and positive, got {text!r}")
+    return values[0] if len(values) == 1 else torch.tensor(values, dtype=torch.float64)
+
+
+def _is_boost(name: str) -> bool:
+    return name == "boost" or name.startswith("boost_")
+
+
+def _system_symmetries(system: Any, names: list[str], keep_boosts: bool) -> list[Any]:
+    """Resolve names against the system's own groups first (a boost carries its masses).
+
+    With ``keep_boosts`` a boost stays a name, so that ``--masses`` applies to it.
+    """
     groups = {}
     for item in [*system.symmetries, *system.broken]:
         for factor in getattr(item, "factors", ()):
             groups.setdefault(factor.name, factor)
-    return [groups.get(name, name) for name in names]
+    return [name if keep_boosts and _is_boost(name) else groups.get(name, name) for name in names]
+
+
+def _outputs(args: argparse.Namespace) -> None:
+    """Refuse ``--json`` / ``--plot`` paths that cannot be written, before the run."""
+    from symnet._report_io import output_path, plot_format
+
+    if args.json is not None:
+        output_path(args.json, "--json")
+    if args.plot is not None:
+        try:
+            plot_format(args.plot, "--plot")
+        except ImportError:
+            raise ValueError("--plot needs matplotlib: pip install 'symnet[plot]'") from None
+    if args.json is not None and args.plot is not None:
+        if Path(args.json).resolve() == Path(args.plot).resolve():
+            raise ValueError(f"--json and --plot name the same file {args.json!r}")
+
+
+def _write(option: str, path: str, write: Any) -> None:
+    try:
+        write(path)
+    except OSError as exc:  # checked before the run; this is a race or a full disk
+        raise ValueError(f"{option}: cannot write {path!r}: {exc.strerror or exc}") from exc
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the check; exit 0 when every symmetry is conserved, 1 otherwise."""
+    from symnet.mechanics import ConvergenceError
     from symnet.noether.check import check
     from symnet.systems import System
 
     if args.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    if not 0 <= args.seed < 2**63:
+        raise ValueError(f"--seed must be an int in [0, 2**63), got {args.seed}")
+    masses = None if args.masses is None else _masses(args.masses)
+    boosts = any(_is_boost(name) for name in args.symmetry)
+    if masses is not None and not boosts:
+        raise ValueError(
+            "--masses applies to a boost given by name (-s boost, -s boost_x), and none was "
+            f"requested (--symmetry {' '.join(args.symmetry)})"
+        )
+    _outputs(args)
     obj = _load(args.target)
     if isinstance(obj, type) and issubclass(obj, System):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise ValueError(
+                f"cannot create {args.target} with no arguments ({type(exc).__name__}: {exc}); "
+                "point at an instance instead"
+            ) from exc
     rng = torch.Generator().manual_seed(args.seed)
     if isinstance(obj, System):
-        q0, v0 = obj.sample_states(args.batch, rng)
         L, field = obj.lagrangian, obj.acceleration
-        symmetries = _system_symmetries(obj, args.symmetry)
+        symmetries = _system_symmetries(obj, args.symmetry, keep_boosts=masses is not None)
+        if masses is None and boosts:
+            masses = getattr(obj, "masses", None)
     elif callable(obj):
         shape = _shape(args.config_shape)
-        q0 = torch.randn(args.batch, *shape, generator=rng, dtype=torch.float64)
-        v0 = torch.randn(args.batch, *shape, generator=rng, dtype=torch.float64)
         L, field, symmetries = obj, None, list(args.symmetry)
     else:
         raise TypeError(f"{args.target} is neither a symnet system nor a callable Lagrangian")
-    report = check(
-        L,
-        symmetries,
-        q0,
-        v0,
-        dt=args.dt,
-        steps=args.steps,
-        method=args.method,
-        t0=args.t0,
-        seed=args.seed,
-        progress=not args.no_progress,
-        field=field,
-    )
+    try:
+        if isinstance(obj, System):
+            q0, v0 = obj.sample_states(args.batch, rng)
+        else:
+            q0 = torch.randn(args.batch, *shape, generator=rng, dtype=torch.float64)
+            v0 = torch.randn(args.batch, *shape, generator=rng, dtype=torch.float64)
+    except RuntimeError as exc:
+        if "allocat" not in str(exc):
+            raise
+        raise ValueError(
+            f"--batch {args.batch} is too large: its initial states do not fit in memory"
+        ) from exc
+    try:
+        report = check(
+            L,
+            symmetries,
+            q0,
+            v0,
+            dt=args.dt,
+            steps=args.steps,
+            method=args.method,
+            t0=args.t0,
+            seed=args.seed,
+            progress=not args.no_progress,
+            masses=masses,
+            field=field,
+        )
+    except ConvergenceError as exc:  # a run that cannot go on, like a NaN state: exit 2
+        raise ValueError(str(exc)) from exc
     print(report)
-    if args.json:
-        report.to_json(args.json)
-    if args.plot:
-        report.plot(args.plot)
+    if args.json is not None:
+        _write("--json", args.json, report.to_json)
+    if args.plot is not None:
+        _write("--plot", args.plot, report.plot)
     return 0 if report.all_conserved else 1

@@ -33,7 +33,7 @@ from typing import Any
 
 from torch import Tensor
 
-from symnet._report_io import dump_json, jsonable, pyplot
+from symnet._report_io import dump_json, jsonable, plot_format, pyplot, save_figure
 from symnet.noether.verdict import Tolerances
 
 __all__ = ["Row", "NoetherReport"]
@@ -165,8 +165,8 @@ class NoetherReport:
             f"Noether check ({self.form}, {self.method}, dt={self.dt:g}, steps={self.steps}, "
             f"batch={self.batch})"
         )
-        out = [title, fmt.format(*head), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line) for line in lines]
+        out = [title, fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
+        out += [fmt.format(*line).rstrip() for line in lines]
         out.append("")
         out += [f"  {r.generator}: {r.verdict} - {r.reason}" for r in self.rows]
         return "\n".join(out)
@@ -188,34 +188,67 @@ class NoetherReport:
         }
 
     def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
-        """Serialize to JSON (and write it to ``path`` if given)."""
+        """Serialize to JSON, and write it to ``path`` if given.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            File to write, exactly as named (missing parent folders are
+            created); a directory, or a path that cannot be written, raises a
+            ValueError before anything is written.
+        **kwargs
+            Passed to :func:`json.dumps`.
+
+        Returns
+        -------
+        str
+            The JSON text (the file holds it plus a final newline).
+        """
         return dump_json(self.to_dict(), path, **kwargs)
 
     def plot(self, path: str | Path, *, max_trajectories: int = 8) -> Path:
         """Plot each charge's change ``Q(t) - Q(0)`` against time, one panel per generator.
 
+        A discrete symmetry (no charge) gets a panel with its verdict and its
+        invariance and flow errors.
+
         Parameters
         ----------
         path : str or Path
-            PNG file to write.
+            File to write, exactly as named: the format follows its extension
+            (``.png``, ``.pdf``, ``.svg``, ...) and a name without one is
+            written as PNG under that name. Missing parent folders are created.
         max_trajectories : int
             Trajectories drawn per panel.
+
+        Returns
+        -------
+        Path
+            The file written (``path`` itself).
 
         Raises
         ------
         ImportError
             matplotlib is missing (install the ``plot`` extra: ``pip install symnet[plot]``).
+        ValueError
+            ``path`` names a directory, cannot be written or has an extension
+            matplotlib cannot write (checked before drawing); the report has
+            no rows.
         """
         plt = pyplot()
+        plot_format(path)  # refuse a bad path before drawing
+        if not self.rows:
+            raise ValueError("the report has no rows to plot")
         names = list(self.charges)
-        if not names:
-            raise ValueError("the report has no continuous symmetries to plot")
-        cols = min(3, len(names))
-        rows = math.ceil(len(names) / cols)
+        discrete = [r for r in self.rows if r.generator not in self.charges]
+        panels = len(names) + len(discrete)
+        cols = min(3, panels)
+        rows = math.ceil(panels / cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
         colors = {"conserved": "tab:green", "broken": "tab:red", "inconclusive": "tab:orange"}
+        flat = list(axes.flat)
         t = self.times[:, 0].cpu().numpy()
-        for ax, name in zip(list(axes.flat)[: len(names)], names, strict=True):
+        for ax, name in zip(flat[: len(names)], names, strict=True):
             q = self.charges[name].cpu()
             dq = (q - q[:1]).numpy()
             verdict = self.verdicts[name]
@@ -228,12 +261,19 @@ class NoetherReport:
             ax.set_ylabel(f"{c}(t) - {c}(0)", fontsize=8)
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
             ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[len(names) :]:
+        for ax, r in zip(flat[len(names) : panels], discrete, strict=True):
+            color = colors.get(r.verdict, "tab:orange")
+            ax.set_title(f"{r.generator}: {r.verdict}", fontsize=10, color=color)
+            text = (
+                f"discrete symmetry (no charge)\n\ninvariance {_fmt(r.invariance_error)}"
+                f"\nflow {_fmt(r.flow_error)}\nfixed state "
+                f"{'n/a' if r.fixed_state_error is None else _fmt(r.fixed_state_error)}"
+            )
+            ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in flat[panels:]:
             ax.axis("off")
         fig.suptitle(f"Noether charges ({self.method}, dt={self.dt:g})", fontsize=11)
         fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path)

@@ -13,6 +13,7 @@ def harmonic_pair(q, qdot):
     d = q[:, 0] - q[:, 1]
     return 0.5 * (qdot**2).sum((-1, -2)) - 0.5 * (d**2).sum(-1)
 
+
 # Galilean invariant with unequal masses: a boost by name must use m = (1, 2).
 SPRING_UNEQUAL = TwoBodySpring(m1=1.0, m2=2.0, k=3.0)
 
