@@ -8,25 +8,30 @@ calls ``torch.jit.script`` and so warns::
     DeprecationWarning: `torch.jit.script` is deprecated. Please switch to
     `torch.compile` or `torch.export`.
 
-The warning is about torch's own internals; neither symnet nor its users can
-act on it. :func:`install` (run by ``import symnet``) adds an import hook that
-ignores exactly that message, and only while that one torch module is being
-imported (a ``warnings.catch_warnings`` block around its execution); no
-lasting filter is added, so a user's own ``torch.jit.script`` call still
-warns. The hook does nothing when the module is already imported, and
-removes itself once the module has been imported through it.
+The same warning comes from ``torch_geometric``'s import (it scripts classes
+at import time); :func:`quiet_jit_script` ignores it around that import in
+:mod:`symnet.nn.egnn_conv`. The warning is about torch's own internals;
+neither symnet nor its users can act on it. :func:`install` (run by ``import
+symnet``) adds an import hook that ignores exactly that message, and only
+while that one torch module is being imported (a ``warnings.catch_warnings``
+block around its execution); no lasting filter is added, so a user's own
+``torch.jit.script`` call still warns. The hook does nothing when the module
+is already imported, and removes itself once the module has been imported
+through it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.machinery
 import sys
 import warnings
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["install", "JIT_SCRIPT_MESSAGE", "JVP_DECOMPOSITIONS"]
+__all__ = ["install", "quiet_jit_script", "JIT_SCRIPT_MESSAGE", "JVP_DECOMPOSITIONS"]
 
 #: The torch module whose import warns.
 JVP_DECOMPOSITIONS = "torch._decomp.decompositions_for_jvp"
@@ -89,3 +94,15 @@ def install() -> None:
     if JVP_DECOMPOSITIONS in sys.modules or _FINDER in sys.meta_path:
         return
     sys.meta_path.insert(0, _FINDER)
+
+
+@contextlib.contextmanager
+def quiet_jit_script() -> Iterator[None]:
+    """Ignore the ``torch.jit.script`` deprecation inside the block only.
+
+    For imports of other libraries that script their classes at import time
+    (``torch_geometric``, imported by :mod:`symnet.nn.egnn_conv`).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=JIT_SCRIPT_MESSAGE, category=DeprecationWarning)
+        yield

@@ -16,3 +16,7 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("symnet", derandomize=True, print_blob=True)
 settings.load_profile("symnet")
+
+# torch_geometric warns that torch.jit.script is deprecated when it is first imported;
+# symnet imports it quietly, so import it through symnet before any test module does.
+import symnet.nn.egnn_conv  # noqa: E402, F401

@@ -20,12 +20,15 @@ import copy
 
 import torch
 from torch import Tensor
-from torch_geometric.data.data import BaseData
-from torch_geometric.nn import MessagePassing
 
 from symnet._util import check_finite
+from symnet._warnings import quiet_jit_script
 from symnet.nn._egnn_core import EGNNCore, check_aggregation
 from symnet.nn.egnn import _copy_modules
+
+with quiet_jit_script():  # torch_geometric scripts classes at import time
+    from torch_geometric.data.data import BaseData
+    from torch_geometric.nn import MessagePassing
 
 __all__ = ["EGNNConv", "fully_connected_graph", "radius_graph"]
 
