@@ -21,8 +21,8 @@ import time
 
 import torch
 
-from symnet.groups import Permutation, Rotation, Translation
-from symnet.nn import PermRep, Scalar, Vector, clear_basis_cache, equivariant_basis
+from symnet.groups import PermRep, Permutation, Rotation, Scalar, Translation, Vector
+from symnet.nn import clear_basis_cache, equivariant_basis
 
 SEED, THREADS = 0, 1
 

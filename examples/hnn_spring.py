@@ -33,8 +33,8 @@ def main() -> None:
     system = MassSpring()
     n_traj, steps, hidden = (10, 100, 32) if SMALL else (50, 2000, 200)
     horizons = (3.0, 6.0) if SMALL else (3.0, 20.0)
-    train_data = system.hnn_dataset(n_traj=n_traj, generator=torch.Generator().manual_seed(0))
-    test_data = system.hnn_dataset(n_traj=25, noise=0.0, generator=torch.Generator().manual_seed(1))
+    train_data = system.hnn_dataset(n_traj=n_traj, rng=0)
+    test_data = system.hnn_dataset(n_traj=25, noise=0.0, rng=1)
     q0, p0 = test_data.q_true[0], test_data.p_true[0]
 
     results = {}
@@ -47,7 +47,14 @@ def main() -> None:
     ):
         torch.manual_seed(0)
         model = make()
-        hist = sm.train(model, train_data, steps=steps, lr=1e-3, batch_size=None, seed=0)
+        hist = sm.train(
+            model,
+            train_data,
+            steps=steps,
+            batch_size=None,
+            rng=0,
+            optimization=sm.Optimization(lr=1e-3),
+        )
         row = {"train_loss": hist.train_loss[-1]}
         for horizon in horizons:
             kw = {"dt": 0.1, "steps": int(round(horizon / 0.1)), "substeps": 10}

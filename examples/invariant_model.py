@@ -102,7 +102,7 @@ def main() -> None:
     system = NBodySprings(N=5, dim=3, k=1.0, l0=1.0)
     gen = torch.Generator().manual_seed(0)
     n_train, n_test, steps = (256, 128, 30) if SMALL else (4000, 1000, 800)
-    q, qdot = system.sample_states(n_train + n_test, generator=gen)
+    q, qdot = system.sample_states(n_train + n_test, rng=gen)
     energy = system.energy(q, qdot)
     q, qdot, energy = q.float(), qdot.float(), energy.float()
     train_data = (q[:n_train], qdot[:n_train], energy[:n_train])

@@ -67,7 +67,7 @@ def main() -> None:
     steps = int(round(args.seconds / 0.1))
     kw = {"dt": 0.1, "steps": steps, "substeps": 10}
     true = sm.simulate(system, q0, v0, **kw)
-    floor = sm.chaos_floor(system, q0, v0, eps=1e-9, generator=gen, **kw)
+    floor = sm.chaos_floor(system, q0, v0, eps=1e-9, rng=gen, **kw)
     truth_drift = (system.energy(true.q[-1], true.v[-1]) - system.energy(q0, v0)).abs()
     print(
         f"truth: RK4 energy error at {args.seconds:g} s: {float(truth_drift.mean()) / 29.4:.1e} "
@@ -87,9 +87,16 @@ def main() -> None:
         torch.manual_seed(0)
         t0 = time.perf_counter()
         hist = sm.train(
-            model, fresh, steps=args.steps, steps_per_epoch=100, batch_size=args.batch,
-            lr=args.lr, loss="l1", schedule="cosine", seed=0, val_data=fresh,
-        )  # fmt: skip
+            model,
+            fresh,
+            steps=args.steps,
+            steps_per_epoch=100,
+            batch_size=args.batch,
+            loss="l1",
+            rng=0,
+            val_data=fresh,
+            optimization=sm.Optimization(lr=args.lr, schedule="cosine"),
+        )
         t_train = time.perf_counter() - t0
         pred = sm.simulate(model, q0.float(), v0.float(), on_nonfinite="nan", **kw)
         drift = sm.energy_drift(

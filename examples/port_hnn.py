@@ -37,7 +37,7 @@ SMALL = os.environ.get("SYMNET_EXAMPLE_SMALL", "") not in ("", "0")
 
 def port_data(system: DampedOscillator | DrivenOscillator, n: int, seed: int) -> dict[str, Tensor]:
     """Trajectories in the physical variables ``(q, p = m qdot)`` with exact rates."""
-    traj = system.generate(n, 200, 0.1, generator=torch.Generator().manual_seed(seed), substeps=4)
+    traj = system.generate(n, 200, 0.1, rng=seed, substeps=4)
     m = system.m
     return {
         "q": traj.q,
@@ -60,8 +60,15 @@ def main() -> None:
         model = sm.PortHNN(config_shape=(1,), hidden=hidden, frequencies=16, max_frequency=4.0)
         data = port_data(system, n_traj, seed=0)
         val = port_data(system, max(2, n_traj // 4), seed=1)
-        hist = sm.train(model, data, val_data=val, epochs=epochs, batch_size=256, lr=3e-3,
-                        seed=0, schedule="cosine")  # fmt: skip
+        hist = sm.train(
+            model,
+            data,
+            val_data=val,
+            epochs=epochs,
+            batch_size=256,
+            rng=0,
+            optimization=sm.Optimization(lr=3e-3, schedule="cosine"),
+        )
         true_R = system.m * getattr(system, "gamma", 0.0)
         true_F = getattr(system, "F0", 0.0) * torch.cos(getattr(system, "Omega", 0.0) * t)
         with torch.no_grad():

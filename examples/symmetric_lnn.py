@@ -94,8 +94,15 @@ def main() -> None:
     for name, model in models.items():
         t0 = time.perf_counter()
         try:
-            hist = sm.train(model, data, val_data=val, epochs=epochs, batch_size=256, lr=3e-3,
-                            seed=0, schedule="cosine")  # fmt: skip
+            hist = sm.train(
+                model,
+                data,
+                val_data=val,
+                epochs=epochs,
+                batch_size=256,
+                rng=0,
+                optimization=sm.Optimization(lr=3e-3, schedule="cosine"),
+            )
         except SingularMassMatrixError as err:
             lines.append(f"{name:<10} training failed: {str(err)[:160]}...")
             print(lines[-1])

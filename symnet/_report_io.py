@@ -1,4 +1,4 @@
-"""Shared output helpers of the reports (Noether, learning): JSON, matplotlib, output paths.
+"""Shared output helpers of the reports: aligned tables, JSON, matplotlib, output paths.
 
 Every report writer goes through :func:`output_path`, so that they all follow
 one rule: the file written is exactly the path given (no extension is added),
@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "format_table",
     "jsonable",
     "dump_json",
     "pyplot",
@@ -23,7 +25,53 @@ __all__ = [
     "plot_format",
     "plot_formats",
     "save_figure",
+    "panel_grid",
 ]
+
+
+def format_table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    align: str | None = None,
+    indent: str = "",
+) -> str:
+    """An aligned text table: a header line, a rule of dashes per column, one line per row.
+
+    Parameters
+    ----------
+    head : sequence of str
+        Column titles.
+    rows : sequence of sequences of str
+        The cells, one sequence per row, as long as ``head``.
+    align : str, optional
+        One character per column, ``"<"`` (left) or ``">"`` (right); default all left.
+    indent : str
+        Put before every line.
+
+    Returns
+    -------
+    str
+        The lines joined by newlines, trailing blanks stripped.
+
+    Examples
+    --------
+    >>> print(format_table(["name", "error"], [["a", "1.0e-03"], ["bb", "2.0e-01"]], align="<>"))
+    name    error
+    ----  -------
+    a     1.0e-03
+    bb    2.0e-01
+    """
+    align = "<" * len(head) if align is None else align
+    if len(align) != len(head) or any(len(row) != len(head) for row in rows):
+        raise ValueError("format_table: every row and align need one entry per column")
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(head)]
+
+    def line(cells: Sequence[str]) -> str:
+        text = "  ".join(f"{c:{a}{w}}" for c, a, w in zip(cells, align, widths, strict=True))
+        return (indent + text).rstrip()
+
+    return "\n".join([line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
 def jsonable(x: Any) -> Any:
@@ -162,6 +210,44 @@ def plot_format(path: Any, argument: str = "path") -> tuple[Path, str]:
             f"use one of the extensions {', '.join(formats)} (no extension: png)"
         )
     return p, fmt
+
+
+def panel_grid(path: Any, panels: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure of ``panels`` panels, three per row, after checking ``path``.
+
+    The path is checked (:func:`plot_format`) before anything is drawn; the
+    unused axes of the last row are switched off.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where the figure will be saved (:func:`save_figure`).
+    panels : int
+        Number of panels, ``>= 1``.
+    size : tuple of float
+        Width and height of one panel, in inches.
+
+    Returns
+    -------
+    tuple
+        The figure and its first ``panels`` axes, row by row.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing.
+    ValueError
+        ``path`` cannot be written (see :func:`plot_format`).
+    """
+    plt = pyplot()
+    plot_format(path)  # refuse a bad path before drawing
+    cols = min(3, panels)
+    rows = math.ceil(panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[panels:]:
+        ax.axis("off")
+    return fig, flat[:panels]
 
 
 def save_figure(fig: Any, path: Any) -> Path:

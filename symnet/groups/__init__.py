@@ -3,35 +3,60 @@
 A continuous symmetry is a :class:`Generator`; a group bundles generators
 (its Lie algebra basis), discrete generators (its finite part), a sampler and
 a finite action on typed tensors (kinds ``point``, ``vector``, ``scalar``,
-``global``, ``time`` and e3nn ``Irreps``). Groups multiply: ``Translation(3) *
-Rotation(3) * Permutation()`` is E(3) x S_N.
+``global``, ``time`` and e3nn ``Irreps``, see :mod:`symnet.groups.kinds`).
+Groups multiply: ``Translation(3) * Rotation(3) * Permutation()`` is E(3) x
+S_N. Any generator is a group too (:class:`OneParameterGroup`), and the
+built-in groups are found by name (:meth:`Group.by_name`,
+:func:`resolve_symmetries`).
 """
 
 from __future__ import annotations
 
-from symnet.groups._base import Element, Group, take_element
-from symnet.groups._generator import Generator
-from symnet.groups._kinds import KIND_NAMES, Kind, as_kind, irreps_kind
-from symnet.groups.boost import Boost
-from symnet.groups.permutation import Permutation
-from symnet.groups.product import ProductGroup
-from symnet.groups.rotation import Rotation
-from symnet.groups.time_shift import TimeShift
-from symnet.groups.translation import Translation
+# registration order of Group.by_name (and of valid_symmetry_names): keep it
+from symnet.groups.generator import Generator
+from symnet.groups.group import Element, Group, take_element
+from symnet.groups.kinds import KIND_NAMES, Kind, as_kind, irreps_kind
+
+from symnet.groups.translation import Translation  # isort: skip
+from symnet.groups.rotation import Rotation  # isort: skip
+from symnet.groups.time_shift import TimeShift  # isort: skip
+from symnet.groups.boost import Boost  # isort: skip
+from symnet.groups.permutation import Permutation  # isort: skip
+from symnet.groups.abelian import VectorGroup  # isort: skip
+from symnet.groups.one_parameter import OneParameterGroup, as_group  # isort: skip
+from symnet.groups.product import ProductGroup  # isort: skip
+from symnet.groups.reps import PermRep, Rep, Scalar, SumRep, TensorRep, Vector  # isort: skip
+from symnet.groups.resolve import (  # isort: skip
+    SymmetrySet,
+    resolve_symmetries,
+    valid_symmetry_names,
+)
 
 __all__ = [
+    "Vector",
+    "TensorRep",
+    "SumRep",
+    "Scalar",
+    "Rep",
+    "PermRep",
     "Boost",
     "Element",
     "Generator",
     "Group",
     "KIND_NAMES",
     "Kind",
+    "OneParameterGroup",
     "Permutation",
     "ProductGroup",
     "Rotation",
+    "SymmetrySet",
     "TimeShift",
     "Translation",
+    "VectorGroup",
+    "as_group",
     "as_kind",
     "irreps_kind",
+    "resolve_symmetries",
     "take_element",
+    "valid_symmetry_names",
 ]

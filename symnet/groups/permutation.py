@@ -7,19 +7,23 @@ implies invariance under the whole group.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from symnet._util import format_shape
-from symnet.groups._base import Element, Group
-from symnet.groups._kinds import Kind
+from symnet.groups.group import Element, Group
+from symnet.groups.kinds import Kind, as_kind
+from symnet.groups.utils import particle_dim
 
 __all__ = ["Permutation"]
 
 
-class Permutation(Group):
+class Permutation(Group, by_name="permutation"):
     """Permutations of the particle axis (``-2``): ``x'_i = x_{sigma(i)}``.
 
     Acts on ``point``, ``vector``, ``scalar`` and per-particle irreps tensors;
@@ -40,9 +44,54 @@ class Permutation(Group):
 
     name = "permutation"
     discrete = True
+    permutes_particles = True
+
+    @classmethod
+    def from_config(
+        cls,
+        config_shape: tuple[int, ...],
+        *,
+        masses: Any = None,
+        infer_masses: Callable[[], Any] | None = None,
+    ) -> Group:
+        """``Permutation()`` for ``S = (N, d)``."""
+        particle_dim("permutation", config_shape)
+        return cls()
 
     def __repr__(self) -> str:
         return "Permutation()"
+
+    def elements(self, config_shape: Sequence[int]) -> Element:
+        """All ``N!`` permutations of the ``N`` particles, shape ``(N!, N)``, long.
+
+        Examples
+        --------
+        >>> from symnet.groups import Permutation
+        >>> Permutation().elements((3, 2)).shape
+        torch.Size([6, 3])
+        """
+        (N, _) = self.check_config(config_shape)
+        return torch.tensor(list(itertools.permutations(range(N))), dtype=torch.long).reshape(-1, N)
+
+    def order(self, config_shape: Sequence[int]) -> int:
+        """``N!``."""
+        (N, _) = self.check_config(config_shape)
+        return math.factorial(N)
+
+    def act_output(
+        self,
+        g: Element,
+        x: Tensor,
+        kind: Any,
+        config_shape: Sequence[int],
+        *,
+        t: Tensor | float | None = None,
+    ) -> Tensor:
+        """:meth:`act`, leaving alone a particle axis of another length than ``N``."""
+        k = as_kind(kind)
+        if k.particle_axis and x.dim() >= 2 and int(x.shape[-2]) != int(config_shape[0]):
+            return x.clone()
+        return self.act(g, x, k, t=t)
 
     def check_config(self, config_shape: Sequence[int]) -> tuple[int, ...]:
         """Validate ``S``: permutations need a particle axis, ``S = (N, d)``."""
@@ -87,12 +136,12 @@ class Permutation(Group):
         self._batch(g)
         return torch.argsort(g, dim=1)
 
-    def sample(
-        self, n: int, config_shape: Sequence[int], generator: torch.Generator | None = None
+    def _sample(
+        self, n: int, config_shape: tuple[int, ...], gen: torch.Generator | None
     ) -> Element:
         """``n`` uniformly random permutations, shape ``(n, N)``."""
-        (N, _) = self.check_config(config_shape)
-        return torch.argsort(torch.rand(n, N, generator=generator), dim=1)
+        (N, _) = config_shape
+        return torch.argsort(torch.rand(n, N, generator=gen), dim=1)
 
     def _batch(self, g: Element) -> int:
         n = super()._batch(g)

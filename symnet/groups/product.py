@@ -9,15 +9,16 @@ semidirect product E(3). Other pairs of factors commute.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from symnet.groups._base import Element, Group
-from symnet.groups._generator import Generator
-from symnet.groups._kinds import Kind
+from symnet.groups.generator import Generator
+from symnet.groups.group import Element, Group
+from symnet.groups.kinds import Kind, as_kind
 
 __all__ = ["ProductGroup"]
 
@@ -163,20 +164,57 @@ class ProductGroup(Group):
 
     def _config_hint(self, g: Element) -> tuple[int, ...]:
         """A configuration shape consistent with ``g`` (for identities of permutations)."""
-        from symnet.groups.permutation import Permutation
-
         N = 1
         for f, x in zip(self._factors, g, strict=True):
-            if isinstance(f, Permutation):
+            if f.permutes_particles:
                 N = int(x.shape[1])
         return (N, self.dim if self.dim is not None else 1)
 
-    def sample(
-        self, n: int, config_shape: Sequence[int], generator: torch.Generator | None = None
+    def _sample(
+        self, n: int, config_shape: tuple[int, ...], gen: torch.Generator | None
     ) -> Element:
         """One independent sample per factor (each factor's own distribution)."""
-        self.check_config(config_shape)
-        return tuple(f.sample(n, config_shape, generator) for f in self._factors)
+        return tuple(f.sample(n, config_shape, gen) for f in self._factors)
+
+    def elements(self, config_shape: Sequence[int]) -> Element:
+        """All elements of a finite product: every combination of the factors' elements."""
+        if not self.discrete:
+            return super().elements(config_shape)
+        per = [f.elements(config_shape) for f in self._factors]
+        sizes = [f._batch(e) for f, e in zip(self._factors, per, strict=True)]
+        idx = torch.cartesian_prod(*[torch.arange(k) for k in sizes]).reshape(-1, len(sizes))
+        return tuple(e[idx[:, i]] for i, e in enumerate(per))
+
+    def order(self, config_shape: Sequence[int]) -> int | None:
+        """The product of the factors' orders (None unless every factor is finite)."""
+        orders = [f.order(config_shape) for f in self._factors]
+        return None if any(o is None for o in orders) else math.prod(orders)  # type: ignore[misc]
+
+    def charge_label(self, generator: str | Generator) -> str:
+        """The owning factor's :meth:`Group.charge_label`."""
+        name = generator.name if isinstance(generator, Generator) else generator
+        return self._factors[self._owner(generator)].charge_label(name)
+
+    def supports_kind(self, kind: Kind) -> bool:
+        """Whether every factor supports ``kind``."""
+        return all(f.supports_kind(kind) for f in self._factors)
+
+    def act_output(
+        self,
+        g: Element,
+        x: Tensor,
+        kind: Any,
+        config_shape: Sequence[int],
+        *,
+        t: Tensor | float | None = None,
+    ) -> Tensor:
+        """Each factor's :meth:`Group.act_output`, the last factor first."""
+        if as_kind(kind).name == "rep":
+            return self.act(g, x, kind, t=t)
+        self._check_element(g)
+        for f, gi in zip(reversed(self._factors), reversed(g), strict=True):
+            x = f.act_output(gi, x, kind, config_shape, t=t)
+        return x
 
     def exp(self, name: str | Generator, s: Tensor, config_shape: Sequence[int]) -> Element:
         """The owning factor's ``exp``, embedded with identities in the other factors."""
@@ -196,6 +234,8 @@ class ProductGroup(Group):
         self, name: str | Generator, x: Tensor, kind: Any, *, t: Tensor | float | None = None
     ) -> Tensor:
         """The owning factor's :meth:`Group.act_infinitesimal`."""
+        if as_kind(kind).name == "rep":
+            return super().act_infinitesimal(name, x, kind, t=t)
         i = self._owner(name)
         return self._factors[i].act_infinitesimal(name, x, kind, t=t)
 

@@ -8,8 +8,7 @@ e3nn's Wigner D matrices of the same rotation matrix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -17,9 +16,10 @@ import torch
 from torch import Tensor
 from torch.func import jacfwd, jvp
 
-from symnet.groups._base import Element, Group
-from symnet.groups._generator import Generator
-from symnet.groups._kinds import Kind
+from symnet.groups.generator import Generator
+from symnet.groups.group import Element, Group
+from symnet.groups.kinds import Kind
+from symnet.groups.utils import default_dtype, particle_dim
 
 __all__ = ["wigner_d", "Rotation", "so_basis", "rotate_vectors", "default_dtype"]
 
@@ -71,22 +71,6 @@ def rotate_vectors(R: Tensor, v: Tensor) -> Tensor:
     """
     dtype = torch.promote_types(R.dtype, v.dtype)
     return (R.to(dtype) @ v.to(dtype)[..., None])[..., 0]
-
-
-@contextmanager
-def default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    """Temporarily set torch's default dtype.
-
-    e3nn builds its so(3) generators in the default dtype, so a Wigner D of a
-    float64 rotation computed under the float32 default is only accurate to
-    about 1e-7; symnet evaluates it under the dtype of the data instead.
-    """
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
 
 
 @lru_cache(maxsize=64)
@@ -161,7 +145,7 @@ def wigner_d(irreps: Any, R: Tensor) -> Tensor:
     return D @ D0[best].transpose(-1, -2)
 
 
-class Rotation(Group):
+class Rotation(Group, by_name="rotation"):
     """Proper rotations ``q_i -> R q_i`` of every particle about the origin, SO(d).
 
     Acts on ``point`` and ``vector`` tensors (last axis) and, for d = 3, on
@@ -184,12 +168,28 @@ class Rotation(Group):
     """
 
     name = "rotation"
+    charge_symbol = "L"
 
     def __init__(self, dim: int) -> None:
         if not isinstance(dim, int) or dim < 2:
             raise ValueError(f"dim must be an int >= 2, got {dim!r}")
         self.dim = dim
         self._names, self._mats = so_basis(dim)
+
+    @classmethod
+    def from_config(
+        cls,
+        config_shape: tuple[int, ...],
+        *,
+        masses: Any = None,
+        infer_masses: Callable[[], Any] | None = None,
+    ) -> Group:
+        """``Rotation(d)`` for ``S = (N, d)``."""
+        return cls(particle_dim("rotation", config_shape))
+
+    def supports_kind(self, kind: Kind) -> bool:
+        """e3nn irreps need ``Rotation(3)``; points and vectors fit every ``d``."""
+        return kind.name != "irreps" or self.dim == 3
 
     def __repr__(self) -> str:
         return f"Rotation({self.dim})"
@@ -227,12 +227,11 @@ class Rotation(Group):
         self._batch(g)
         return g.transpose(-1, -2).clone()
 
-    def sample(
-        self, n: int, config_shape: Sequence[int], generator: torch.Generator | None = None
+    def _sample(
+        self, n: int, config_shape: tuple[int, ...], gen: torch.Generator | None
     ) -> Element:
         """``n`` Haar-random rotation matrices, shape ``(n, d, d)``, float64."""
-        self.check_config(config_shape)
-        z = torch.randn(n, self.dim, self.dim, generator=generator, dtype=torch.float64)
+        z = torch.randn(n, self.dim, self.dim, generator=gen, dtype=torch.float64)
         q, r = torch.linalg.qr(z)
         q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
         flip = torch.linalg.det(q) < 0

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from symnet.learning._options import integer
-from symnet.learning.symmetry import CHARGE_FORMULAS, KINDS, ParameterSymmetry
+from symnet.learning.symmetry import CHARGE_FORMULAS, KINDS, QUADRATIC, ParameterSymmetry
 
 __all__ = ["ParamSlice", "SymmetryFamily"]
 
@@ -187,7 +187,7 @@ class SymmetryFamily:
     @property
     def quadratic(self) -> bool:
         """True for scale and rescale (quadratic charges), False for translation."""
-        return self.kind != "translation"
+        return QUADRATIC[self.kind]
 
     def __len__(self) -> int:
         return self.n_units
@@ -244,7 +244,7 @@ class SymmetryFamily:
 
     def charges_and_magnitudes(self, views: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
         """:meth:`charges` and :meth:`magnitudes` from the parameters' :meth:`views`."""
-        if self.kind == "translation":
+        if not self.quadratic:
             return self.sum_views(views), sum(x.abs().sum(1) for x in views)
         sq = [(x * x).sum(1) for x in views]
         charge = sum(p.sign * q for p, q in zip(self.parts, sq, strict=True))
@@ -274,7 +274,7 @@ class SymmetryFamily:
 
     def xi_norms(self, params: Mapping[str, Tensor]) -> Tensor:
         """``|xi|`` of every unit's generator, float64, shape ``(n_units,)``."""
-        if self.kind == "translation":
+        if not self.quadratic:
             sizes = sum(p.view(params[p.param]).shape[1] for p in self.parts)
             return torch.full((self.n_units,), math.sqrt(sizes), dtype=torch.float64)
         return self.magnitudes(params).sqrt()

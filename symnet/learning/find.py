@@ -11,26 +11,28 @@ on the logits) are kept in ``.rejected`` with the measured residual.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 import torch
 from torch import nn
 
+from symnet._deprecation import MISSING
+from symnet._rng import RNG
 from symnet.learning._functional import LossProbe, check_model, clone_tree
-from symnet.learning._options import integer, real
+from symnet.learning._options import real, seed_from
 from symnet.learning._rules import candidates, softmax_loss
 from symnet.learning._trace import trace
 from symnet.learning.family import SymmetryFamily
 from symnet.learning.symmetry import ParameterSymmetry
+from symnet.report import Report
 
 __all__ = ["SymmetrySet", "find_symmetries"]
 
 DEFAULT_TOL = 1e-9
 
 
-class SymmetrySet(Sequence[ParameterSymmetry]):
+class SymmetrySet(Report, Sequence[ParameterSymmetry]):
     """The confirmed symmetries (a sequence), with the rejected candidates beside them.
 
     Attributes
@@ -44,7 +46,13 @@ class SymmetrySet(Sequence[ParameterSymmetry]):
         The relative Lie-derivative tolerance used.
     traced_with : str
         ``"torch.fx"`` or ``"forward hooks"``.
+
+    A :class:`symnet.report.Report` whose rows are the :attr:`families`:
+    ``passed`` (every candidate confirmed), ``str(result)``,
+    ``to_json(path=None)``.
     """
+
+    schema: ClassVar[str] = "symnet.learning.symmetries/1"
 
     def __init__(
         self,
@@ -119,48 +127,61 @@ class SymmetrySet(Sequence[ParameterSymmetry]):
                 }
             )
         return {
-            "schema": "symnet.learning.symmetries/1",
+            "schema": self.schema,
             "tol": self.tol,
             "traced_with": self.traced_with,
             "families": fams,
         }
 
-    def to_json(self, **kwargs: Any) -> str:
-        """The :meth:`to_dict` data as JSON text."""
-        return json.dumps(self.to_dict(), indent=2, **kwargs)
+    # ------------------------------------------------ the Report hooks (symnet.report)
 
-    def __str__(self) -> str:
-        head = ["family", "kind", "confirmed", "charge", "max residual", "status"]
-        lines = []
-        for f in self.families:
-            ok = sum(bool(m.confirmed) for m in f.members)
-            res = [m.residual for m in f.members if m.residual is not None]
-            worst = f"{max(res):.1e}" if res else "-"
-            if ok == 0:
-                status = "rejected"
-            elif not all(m.exact for m in f.members if m.confirmed):
-                status = "approximate"
-            else:
-                status = "confirmed" if ok == len(f) else "partly confirmed"
-            lines.append([f.name, f.kind, f"{ok}/{len(f)}", f.charge_formula, worst, status])
+    @property
+    def rows(self) -> list[SymmetryFamily]:
+        """The rows of the table: every candidate family."""
+        return self.families
+
+    def row_passed(self, f: SymmetryFamily) -> bool:
+        """A family passes when every member is confirmed."""
+        return all(bool(m.confirmed) for m in f.members)
+
+    def title(self) -> str:
+        """What was found, and how it was checked."""
         size = "" if self.batch_size is None else f" of {self.batch_size}"
-        title = (
+        return (
             f"Parameter-space symmetries: {len(self)} confirmed, {len(self.rejected)} rejected "
             f"(float64 Lie derivative on one batch{size}, tol {self.tol:.0e}, "
             f"traced with {self.traced_with})"
         )
-        if not lines:
-            return title + "\n  (the model's structure suggests no candidates)"
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        out = [title, fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line).rstrip() for line in lines]
-        out.append("")
+
+    def columns(self) -> tuple[list[str], str]:
+        """Column titles and alignment of the table."""
+        return ["family", "kind", "confirmed", "charge", "max residual", "status"], "<<<<<<"
+
+    def cells(self, f: SymmetryFamily) -> list[str]:
+        """The table cells of family ``f``."""
+        ok = sum(bool(m.confirmed) for m in f.members)
+        res = [m.residual for m in f.members if m.residual is not None]
+        worst = f"{max(res):.1e}" if res else "-"
+        if ok == 0:
+            status = "rejected"
+        elif not all(m.exact for m in f.members if m.confirmed):
+            status = "approximate"
+        else:
+            status = "confirmed" if ok == len(f) else "partly confirmed"
+        return [f.name, f.kind, f"{ok}/{len(f)}", f.charge_formula, worst, status]
+
+    def notes(self) -> list[str]:
+        """One line per family: where it comes from and an example member."""
+        out = [""]
         for f in self.families:
             first = next((m for m in f.members if not m.confirmed or not m.exact), f.members[0])
             note = f" ({first.note})" if first.note else ""
             out.append(f"  {f.name}: {f.source}; e.g. {first.name}{note}")
-        return "\n".join(out)
+        return out
+
+    def empty_text(self) -> str:
+        """Shown instead of the table when there are no candidates."""
+        return "  (the model's structure suggests no candidates)"
 
 
 def _batch_size(batch: Any) -> int | None:
@@ -179,7 +200,8 @@ def find_symmetries(
     *,
     tol: float = DEFAULT_TOL,
     softmax: bool | None = None,
-    seed: int = 0,
+    rng: RNG = None,
+    seed: Any = MISSING,
 ) -> SymmetrySet:
     """Parameter-space symmetries of ``loss_fn(model(inputs), targets)``.
 
@@ -203,9 +225,10 @@ def find_symmetries(
         Whether the outputs are softmax logits (translation candidates on the
         last ``Linear``). Default: detected from ``loss_fn``; an unknown
         callable is treated as a possible softmax loss and checked.
-    seed : int
-        Seed for stochastic layers, the same at every evaluation (any
-        integer type).
+    rng : int or torch.Generator, optional
+        Seed for stochastic layers (dropout), the same at every evaluation:
+        an int (any integer type), or a generator that gives it (one draw);
+        default 0. ``seed=`` is its deprecated name.
 
     Returns
     -------
@@ -245,7 +268,7 @@ def find_symmetries(
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     tol = real(tol, "tol", positive=True)
-    seed = integer(seed, "seed")
+    seed = seed_from(rng, seed, where="symnet.learning.find_symmetries")
     if softmax is not None and not isinstance(softmax, bool):
         raise TypeError(f"softmax must be None, True or False, got {softmax!r}")
     probe = LossProbe(model, loss_fn, batch, seed=seed)

@@ -39,12 +39,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from symnet._report_io import dump_json, jsonable, plot_format, pyplot, save_figure
+from symnet._report_io import jsonable, panel_grid, plot_format, save_figure
+from symnet.report import Report
 
 __all__ = ["LedgerRow", "LearningReport", "default_rtol", "VERDICTS"]
 
@@ -79,7 +80,7 @@ def _fmt(x: float | None) -> str:
 
 
 @dataclass
-class LearningReport:
+class LearningReport(Report):
     """Result of :func:`~symnet.learning.check_training` or :meth:`ChargeLedger.report`.
 
     Attributes
@@ -92,6 +93,9 @@ class LearningReport:
         The recursion's open-loop prediction, same shape; None without one.
     optimizer, param_groups, steps, dtype, rtol
         How the run was made and judged.
+
+    A :class:`symnet.report.Report`: ``passed`` (same as :attr:`all_match`),
+    ``str(report)``, ``to_json(path=None)``, ``plot(path)``.
     """
 
     rows: list[LedgerRow]
@@ -103,55 +107,56 @@ class LearningReport:
     dtype: str = "float64"
     rtol: float = 1e-9
 
-    @property
-    def verdicts(self) -> dict[str, str]:
-        """``{family: "matches recursion" | "deviates" | "no prediction"}``."""
-        return {r.family: r.verdict for r in self.rows}
+    schema: ClassVar[str] = SCHEMA
+    key: ClassVar[str] = "family"
 
     @property
     def all_match(self) -> bool:
         """True when every family matches its recursion (False when there are none)."""
-        return bool(self.rows) and all(r.verdict == "matches recursion" for r in self.rows)
+        return self.passed
 
-    def row(self, family: str) -> LedgerRow:
-        """The row of ``family`` (KeyError listing the known ones otherwise)."""
-        for r in self.rows:
-            if r.family == family:
-                return r
-        raise KeyError(f"no row {family!r}; rows: {[r.family for r in self.rows]}")
+    # ------------------------------------------------ the Report hooks (symnet.report)
 
-    def __str__(self) -> str:
-        head = ["family", "charge", "units", "drift", "|obs - pred|", "residual", "verdict"]
-        lines = [
-            [
-                r.family,
-                r.charge,
-                str(r.units),
-                _fmt(r.drift),
-                _fmt(r.error),
-                _fmt(r.residual),
-                r.verdict,
-            ]
-            for r in self.rows
-        ]
-        title = (
+    def row_passed(self, row: LedgerRow) -> bool:
+        """A row passes when the family's charges match the recursion."""
+        return row.verdict == "matches recursion"
+
+    def title(self) -> str:
+        """``Charge ledger (optimizer, steps, dtype, rtol)``."""
+        return (
             f"Charge ledger ({self.optimizer}, {self.steps} steps, {self.dtype}, "
             f"rtol {self.rtol:.0e})"
         )
-        if not lines:
-            return title + "\n  (no symmetries were tracked)"
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        out = [title, fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line).rstrip() for line in lines]
-        out.append("")
-        out += [f"  {r.family}: {r.verdict} - {r.reason}" for r in self.rows]
-        return "\n".join(out)
+
+    def columns(self) -> tuple[list[str], str]:
+        """Column titles and alignment of the table."""
+        head = ["family", "charge", "units", "drift", "|obs - pred|", "residual", "verdict"]
+        return head, "<" * len(head)
+
+    def cells(self, r: LedgerRow) -> list[str]:
+        """The table cells of row ``r``."""
+        return [
+            r.family,
+            r.charge,
+            str(r.units),
+            _fmt(r.drift),
+            _fmt(r.error),
+            _fmt(r.residual),
+            r.verdict,
+        ]
+
+    def notes(self) -> list[str]:
+        """One line per family: its verdict and the reason."""
+        return self.verdict_notes()
+
+    def empty_text(self) -> str:
+        """Shown instead of the table when no family was tracked."""
+        return "  (no symmetries were tracked)"
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain Python data (the JSON schema of the module docstring)."""
         return {
-            "schema": SCHEMA,
+            "schema": self.schema,
             "optimizer": self.optimizer,
             "param_groups": self.param_groups,
             "steps": self.steps,
@@ -161,60 +166,20 @@ class LearningReport:
             "verdicts": self.verdicts,
         }
 
-    def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
-        """Serialize to JSON, and write it to ``path`` if given.
-
-        Parameters
-        ----------
-        path : str or Path, optional
-            File to write, exactly as named (missing parent folders are
-            created); a directory, or a path that cannot be written, raises a
-            ValueError before anything is written.
-        **kwargs
-            Passed to :func:`json.dumps`.
-
-        Returns
-        -------
-        str
-            The JSON text (the file holds it plus a final newline).
-        """
-        return dump_json(self.to_dict(), path, **kwargs)
-
     def plot(self, path: str | Path, *, max_units: int = 4) -> Path:
         """Observed (lines) and predicted (dashed) charges per family, one panel each.
 
-        Parameters
-        ----------
-        path : str or Path
-            File to write, exactly as named: the format follows its extension
-            (``.png``, ``.pdf``, ``.svg``, ...) and a name without one is
-            written as PNG under that name. Missing parent folders are created.
-        max_units : int
-            Units drawn per family.
-
-        Returns
-        -------
-        Path
-            The file written (``path`` itself).
-
-        Raises
-        ------
-        ImportError
-            matplotlib is missing (install the ``plot`` extra: ``pip install symnet[plot]``).
-        ValueError
-            The report has no rows; ``path`` names a directory, cannot be
-            written or has an extension matplotlib cannot write (checked
-            before drawing).
+        ``path`` is written as :meth:`symnet.report.Report.plot` says (exactly
+        that file, format from the extension; a bad path, no rows or no
+        matplotlib raise before anything is drawn); ``max_units`` units are
+        drawn per family. Returns ``path``.
         """
-        plt = pyplot()
-        plot_format(path)  # refuse a bad path before drawing
+        plot_format(path)  # refuse a bad path before anything else
         if not self.rows:
             raise ValueError("the report has no symmetry families to plot")
-        cols = min(3, len(self.rows))
-        nrows = math.ceil(len(self.rows) / cols)
-        fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 3.2 * nrows), squeeze=False)
+        fig, axes = panel_grid(path, len(self.rows), (4.4, 3.2))
         colors = {"matches recursion": "tab:green", "deviates": "tab:red"}
-        for ax, r in zip(axes.flat, self.rows, strict=False):
+        for ax, r in zip(axes, self.rows, strict=True):
             obs = self.charges[r.family].cpu().numpy()
             pred = self.predicted.get(r.family)
             steps = range(obs.shape[0])
@@ -227,8 +192,6 @@ class LearningReport:
             ax.set_xlabel("optimizer step")
             ax.set_ylabel(r.charge, fontsize=8)
             ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[len(self.rows) :]:
-            ax.axis("off")
         fig.suptitle(
             f"Charges along training ({self.optimizer}): observed, and predicted (dashed)",
             fontsize=10,

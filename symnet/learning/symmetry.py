@@ -28,12 +28,18 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from symnet._deprecation import MISSING
+from symnet._rng import RNG
+
 if TYPE_CHECKING:
     from symnet.learning.family import SymmetryFamily
 
-__all__ = ["KINDS", "CHARGE_FORMULAS", "ParameterSymmetry"]
+__all__ = ["KINDS", "CHARGE_FORMULAS", "QUADRATIC", "ParameterSymmetry"]
 
 KINDS = ("translation", "scale", "rescale")
+#: Whether a kind's generator is linear in the parameters (``xi = theta`` on its slices:
+#: scale, rescale; a quadratic charge) or constant (``xi = 1``: translation; a linear charge).
+QUADRATIC = {"translation": False, "scale": True, "rescale": True}
 CHARGE_FORMULAS = {
     "translation": "<theta_A, 1>",
     "scale": "|theta_A|^2",
@@ -110,7 +116,7 @@ class ParameterSymmetry:
         for name, mask in self.masks().items():
             theta = params[name].detach()
             mask = mask.to(dtype=theta.dtype, device=theta.device)
-            out[name] = mask if self.kind == "translation" else mask * theta
+            out[name] = mask * theta if QUADRATIC[self.kind] else mask
         return out
 
     def masks(self) -> dict[str, Tensor]:
@@ -139,7 +145,8 @@ class ParameterSymmetry:
         batch: Any,
         *,
         dtype: torch.dtype = torch.float64,
-        seed: int = 0,
+        rng: RNG = None,
+        seed: Any = MISSING,
     ) -> float:
         """Relative Lie derivative of the loss along this symmetry on ``batch``.
 
@@ -156,8 +163,10 @@ class ParameterSymmetry:
             ``(inputs, targets)``; see :func:`~symnet.learning.find_symmetries`.
         dtype : torch.dtype
             Precision of the check.
-        seed : int
-            Seed for stochastic layers (dropout), the same for every evaluation.
+        rng : int or torch.Generator, optional
+            Seed for stochastic layers (dropout), the same for every
+            evaluation (a generator gives it in one draw); default 0.
+            ``seed=`` is its deprecated name.
 
         Returns
         -------
@@ -171,10 +180,12 @@ class ParameterSymmetry:
             its value (computed under ``torch.no_grad()`` or on detached
             outputs; checked against finite differences of the loss).
         TypeError
-            A bad ``dtype`` or ``seed``.
+            A bad ``dtype`` or ``rng``.
         """
         from symnet.learning._functional import LossProbe
+        from symnet.learning._options import seed_from
 
+        seed = seed_from(rng, seed, where="ParameterSymmetry.lie_derivative")
         probe = LossProbe(model, loss_fn, batch, dtype=dtype, seed=seed)
         probe.loss(probe.params)
         probe.check_gradient()  # a loss without gradients would make every symmetry exact
@@ -198,6 +209,6 @@ class ParameterSymmetry:
             for n, p in model.named_parameters()
         ]
         mask = torch.cat(flat)
-        if self.kind == "translation":
-            return Generator(self.name, lambda q: mask.to(q).expand_as(q).clone())
-        return Generator(self.name, lambda q: q * mask.to(q))
+        if QUADRATIC[self.kind]:
+            return Generator(self.name, lambda q: q * mask.to(q))
+        return Generator(self.name, lambda q: mask.to(q).expand_as(q).clone())

@@ -22,9 +22,9 @@ forward-over-reverse version measured about 2x slower for a 4-128-128-1 MLP at
 batch 256 and about 10x slower for small analytic Lagrangians.
 
 The mass matrix of a learned Lagrangian is often indefinite and can be
-singular (REFERENCES.md, section 1). The solve is therefore checked: the
-condition numbers of the whole batch are computed outside the vmap and an
-ill-conditioned matrix raises :class:`SingularMassMatrixError`; there is no
+singular (docs/theory.md, section 'Noether charges'). The solve is therefore
+checked: the condition numbers of the whole batch are computed outside the
+vmap and an ill-conditioned matrix raises :class:`SingularMassMatrixError`; there is no
 silent pseudo-inverse.
 
 References

@@ -23,8 +23,8 @@ import torch
 from torch import Tensor, nn
 
 from symnet._util import format_shape
-from symnet.models._mlp import MLP, PhysicsModel, check_activation, config_shape_arg, flat_cat
-from symnet.models._options import choice, flag, integer
+from symnet.models._options import choice, flag
+from symnet.models.model import PhysicsModel, flat_cat
 
 __all__ = ["Baseline"]
 
@@ -70,10 +70,7 @@ class Baseline(PhysicsModel):
     ) -> None:
         super().__init__()
         output = choice(output, "output", _OUTPUTS)
-        self.config_shape = config_shape_arg(config_shape)
-        self.hidden = integer(hidden, "hidden", minimum=1)
-        self.layers = integer(layers, "layers", minimum=1)
-        self.activation = check_activation(activation)
+        self._init_network_options(config_shape, hidden, layers, activation)
         self.output = output
         self.form = "lagrangian" if output == "acceleration" else "hamiltonian"
         self.default_target = output
@@ -83,21 +80,13 @@ class Baseline(PhysicsModel):
             raise TypeError("periodic=True applies to the default MLP; pass module=None")
         n = self.n
         out = n if output == "acceleration" else 2 * n
-        if module is None:
-            width = 3 * n if self.periodic else 2 * n
-            self.net: nn.Module = MLP(width, out, self.hidden, self.layers, activation)
-        elif not isinstance(module, nn.Module):
-            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-        else:
-            self.net = module
+        width = 3 * n if self.periodic else 2 * n
+        self.net: nn.Module = self._mlp(width, out) if module is None else self._module(module)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (without ``module``)."""
         return {
-            "config_shape": self.config_shape,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "activation": self.activation,
+            **self._network_config(),
             "output": self.output,
             "periodic": self.periodic,
         }

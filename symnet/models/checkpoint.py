@@ -294,14 +294,15 @@ def load_checkpoint(
     --------
     >>> import tempfile, torch, symnet.models as sm
     >>> from symnet.systems import MassSpring
-    >>> data = MassSpring().hnn_dataset(n_traj=4, generator=torch.Generator().manual_seed(0))
+    >>> data = MassSpring().hnn_dataset(n_traj=4, rng=0)
     >>> model = sm.HNN(config_shape=(1,), hidden=8)
     >>> path = tempfile.mkdtemp() + "/hnn.pt"
-    >>> _ = sm.train(model, data, epochs=2, checkpoint=path, progress=False)
+    >>> ckpt = sm.Checkpointing(path)
+    >>> _ = sm.train(model, data, epochs=2, checkpointing=ckpt, progress=False)
     >>> sm.load_checkpoint(path).epoch
     2
     """
-    from symnet.models.training import History
+    from symnet.models.history import History
 
     which = choice(which, "which", ("best", "last"))
     path = _path(path)

@@ -22,15 +22,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from symnet.models._mlp import (
-    MLP,
-    PhysicsModel,
-    check_activation,
-    config_shape_arg,
-    flat_cat,
-    scalar_output,
-)
-from symnet.models._options import flag, integer
+from symnet.models._options import flag
+from symnet.models.model import PhysicsModel, flat_cat, scalar_output
 
 __all__ = ["HNN", "HamiltonianView"]
 
@@ -132,10 +125,7 @@ class HNN(_HamiltonianMixin):
         separable: bool = False,
     ) -> None:
         super().__init__()
-        self.config_shape = config_shape_arg(config_shape)
-        self.hidden = integer(hidden, "hidden", minimum=1)
-        self.layers = integer(layers, "layers", minimum=1)
-        self.activation = check_activation(activation)
+        self._init_network_options(config_shape, hidden, layers, activation)
         separable = flag(separable, "separable")
         self.custom = module is not None
         self.separable = separable if module is None else None
@@ -143,22 +133,17 @@ class HNN(_HamiltonianMixin):
         if module is not None:
             if separable:
                 raise TypeError("separable=True builds its own T(p) and V(q); pass module=None")
-            if not isinstance(module, nn.Module):
-                raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-            self.net: nn.Module = module
+            self.net: nn.Module = self._module(module)
         elif separable:
-            self.kinetic_net = MLP(n, 1, self.hidden, self.layers, activation)
-            self.potential_net = MLP(n, 1, self.hidden, self.layers, activation)
+            self.kinetic_net = self._mlp(n, 1)
+            self.potential_net = self._mlp(n, 1)
         else:
-            self.net = MLP(2 * n, 1, self.hidden, self.layers, activation)
+            self.net = self._mlp(2 * n, 1)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (without ``module``)."""
         return {
-            "config_shape": self.config_shape,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "activation": self.activation,
+            **self._network_config(),
             "separable": bool(self.separable),
         }
 

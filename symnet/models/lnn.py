@@ -34,8 +34,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models._mlp import MLP, PhysicsModel, check_activation, config_shape_arg, scalar_output
-from symnet.models._options import choice, flag, integer, optional_real, real
+from symnet.models._options import choice, flag, optional_real, real
+from symnet.models.model import PhysicsModel, scalar_output
 
 __all__ = ["LNN", "LagrangianView"]
 
@@ -119,11 +119,7 @@ class LNN(PhysicsModel):
         max_condition: float | None = None,
     ) -> None:
         super().__init__()
-        self.config_shape = config_shape_arg(config_shape)
-        self.hidden = integer(hidden, "hidden", minimum=1)
-        self.layers = integer(layers, "layers", minimum=1)
-        self.activation = check_activation(activation)
-        hidden, layers = self.hidden, self.layers
+        self._init_network_options(config_shape, hidden, layers, activation)
         self.structured = flag(structured, "structured")
         self.eps = real(eps, "eps", positive=True)
         self.mass_kind = choice(mass, "mass", ("state", "constant"))
@@ -139,16 +135,12 @@ class LNN(PhysicsModel):
                     "structured=True builds its own networks A(q) and V(q); pass module=None"
                 )
             if mass == "state":
-                self.mass_net = MLP(nq, n * n, hidden, layers, activation)
+                self.mass_net = self._mlp(nq, n * n)
             else:
                 self.mass_factor = nn.Parameter(torch.eye(n))
-            self.potential_net = MLP(nq, 1, hidden, layers, activation)
-        elif module is None:
-            self.net: nn.Module = MLP(nq + n, 1, hidden, layers, activation)
-        elif not isinstance(module, nn.Module):
-            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+            self.potential_net = self._mlp(nq, 1)
         else:
-            self.net = module
+            self.net: nn.Module = self._mlp(nq + n, 1) if module is None else self._module(module)
         self._regularization = 0.0
         self._max_condition = None
         self.max_condition = max_condition
@@ -183,10 +175,7 @@ class LNN(PhysicsModel):
     def config(self) -> dict[str, Any]:
         """Constructor arguments (without ``module``)."""
         return {
-            "config_shape": self.config_shape,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "activation": self.activation,
+            **self._network_config(),
             "structured": self.structured,
             "periodic": self.periodic,
             "mass": self.mass_kind,

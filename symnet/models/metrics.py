@@ -31,8 +31,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from symnet._deprecation import MISSING
+from symnet._rng import RNG, as_generator
 from symnet._util import format_shape
 from symnet.models._options import check_input_dtype, choice, integer, real
+from symnet.systems._helpers import renamed_generator
 
 __all__ = ["EnergyDrift", "chaos_floor", "energy_drift", "simulate", "state_error"]
 
@@ -290,7 +293,8 @@ def chaos_floor(
     eps: float = 1e-6,
     method: str = "rk4",
     substeps: int = 1,
-    generator: torch.Generator | None = None,
+    rng: RNG = None,
+    generator: Any = MISSING,
 ) -> Tensor:
     """State error between two true trajectories whose initial states differ by ``eps``.
 
@@ -309,8 +313,9 @@ def chaos_floor(
         As :func:`simulate`.
     eps : float
         Relative size of the perturbation (finite, > 0).
-    generator : torch.Generator, optional
-        Source of the random directions.
+    rng : int or torch.Generator, optional
+        Seed or generator of the random directions (None: torch's global
+        generator). ``generator=`` is its deprecated name.
 
     Returns
     -------
@@ -322,16 +327,16 @@ def chaos_floor(
     >>> import torch
     >>> from symnet.systems import DoublePendulum
     >>> sys = DoublePendulum()
-    >>> q0, v0 = sys.sample_states(4, torch.Generator().manual_seed(0))
+    >>> q0, v0 = sys.sample_states(4, rng=0)
     >>> floor = chaos_floor(sys, q0, v0, dt=0.05, steps=100, eps=1e-8)
     >>> bool(floor[-1].mean() > floor[0].mean() > 0)
     True
     """
     from symnet._util import check_tensor
 
+    rng = renamed_generator(generator, rng, "symnet.models.chaos_floor")
+    gen = as_generator(rng, default=None)
     eps = real(eps, "eps", positive=True)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator)}")
     check_tensor(q0, "q0", ndim_min=1)
     check_tensor(v0, "v0", ndim_min=1)
     if q0.shape != v0.shape:
@@ -340,7 +345,7 @@ def chaos_floor(
             f"{format_shape(v0.shape)}"
         )
     x0 = torch.cat([q0.flatten(1), v0.flatten(1)], -1)
-    u = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    u = torch.randn(x0.shape, generator=gen, dtype=x0.dtype, device=x0.device)
     u = u / u.norm(dim=-1, keepdim=True)
     dx = eps * x0.norm(dim=-1, keepdim=True) * u
     n = q0[0].numel()

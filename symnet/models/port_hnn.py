@@ -37,16 +37,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models._mlp import (
-    MLP,
-    check_activation,
-    config_shape_arg,
-    flat_cat,
-    scalar_output,
-    time_column,
-)
 from symnet.models._options import choice, integer, real
 from symnet.models.hnn import _HamiltonianMixin
+from symnet.models.mlp import MLP
+from symnet.models.model import flat_cat, scalar_output, time_column
 
 __all__ = ["PortHNN"]
 
@@ -107,10 +101,7 @@ class PortHNN(_HamiltonianMixin):
         super().__init__()
         dissipation = choice(dissipation, "dissipation", _DISSIPATIONS)
         forcing = choice(forcing, "forcing", _FORCINGS)
-        self.config_shape = config_shape_arg(config_shape)
-        self.hidden = integer(hidden, "hidden", minimum=1)
-        self.layers = integer(layers, "layers", minimum=1)
-        self.activation = check_activation(activation)
+        self._init_network_options(config_shape, hidden, layers, activation)
         self.dissipation_kind, self.forcing_kind = dissipation, forcing
         self.frequencies = integer(frequencies, "frequencies", minimum=1)
         self.max_frequency = real(max_frequency, "max_frequency", positive=True)
@@ -122,12 +113,7 @@ class PortHNN(_HamiltonianMixin):
         )
         self.custom = module is not None
         n = self.n
-        if module is None:
-            self.net: nn.Module = MLP(2 * n, 1, self.hidden, self.layers, activation)
-        elif not isinstance(module, nn.Module):
-            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-        else:
-            self.net = module
+        self.net: nn.Module = self._mlp(2 * n, 1) if module is None else self._module(module)
         if dissipation == "constant":
             self.damping = nn.Parameter(0.1 * torch.eye(n))
         elif dissipation == "state":
@@ -143,10 +129,7 @@ class PortHNN(_HamiltonianMixin):
     def config(self) -> dict[str, Any]:
         """Constructor arguments (without ``module``)."""
         return {
-            "config_shape": self.config_shape,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "activation": self.activation,
+            **self._network_config(),
             "dissipation": self.dissipation_kind,
             "forcing": self.forcing_kind,
             "frequencies": self.frequencies,

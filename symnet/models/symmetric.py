@@ -47,10 +47,11 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad
 
-from symnet.models._mlp import PhysicsModel, activation_factory, check_activation
 from symnet.models._options import choice, flag, integer, optional_real
 from symnet.models.hnn import HamiltonianView
 from symnet.models.lnn import LagrangianView
+from symnet.models.mlp import activation_factory, check_activation
+from symnet.models.model import PhysicsModel
 
 __all__ = ["InvariantPotential", "SymmetricLNN", "SymmetricHNN"]
 
@@ -144,7 +145,23 @@ class InvariantPotential(nn.Module):
 
 
 class _SymmetricBase(PhysicsModel):
-    """Shared constructor parts: the potential and the mass."""
+    """Shared constructor parts: the potential and the mass.
+
+    The models declare their symmetry like the layers do (``group``,
+    ``in_kinds``, ``out_kinds``), so that testing one is a single line:
+    ``symnet.testing.assert_equivariant(model, (q, qdot))``.
+    """
+
+    in_kinds: tuple[str, ...] = ("point", "vector")
+
+    @property
+    def group(self) -> Any:
+        """``E(d) x S_N`` (translations, rotations for ``d >= 2``, permutations)."""
+        from symnet.groups import Permutation, Rotation, Translation
+
+        d = self.config_shape[1]
+        euclidean = Translation(d) * Rotation(d) if d >= 2 else Translation(d)
+        return euclidean * Permutation()
 
     def _setup(
         self,
@@ -230,6 +247,8 @@ class SymmetricLNN(_SymmetricBase):
 
     form = "lagrangian"
     default_target = "acceleration"
+
+    out_kinds: tuple[str, ...] = ("vector",)
 
     def __init__(
         self,
@@ -318,6 +337,8 @@ class SymmetricHNN(_SymmetricBase):
 
     form = "hamiltonian"
     default_target = "time_derivative"
+
+    out_kinds: tuple[str, ...] = ("vector", "vector")
 
     def __init__(
         self,

@@ -5,8 +5,9 @@ One loop for every model of :mod:`symnet.models`: seeded batches (an explicit
 progress bar, validation after every epoch, early stopping on the monitored
 loss (validation when given, else training), the best weights restored at
 the end, and a checkpoint file (:mod:`symnet.models.checkpoint`) that
-``resume=True`` continues from. Training through rollouts is differentiable
-end to end: :func:`symnet.mechanics.rollout` records the graph.
+``Checkpointing(path, resume=True)`` continues from. The options are grouped
+in the dataclasses of :mod:`symnet.models.options`. Training through rollouts
+is differentiable end to end: :func:`symnet.mechanics.rollout` records the graph.
 
 References
 ----------
@@ -19,21 +20,20 @@ networks", Phys. Rev. E 104, 034312 (2021).
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from symnet._util import format_shape
+from symnet._deprecation import MISSING, renamed_argument
+from symnet._progress import progress as _progress
+from symnet._rng import RNG
 from symnet.mechanics import SingularMassMatrixError
-from symnet.models._data import TARGETS, Dataset, Sampler, first_nonfinite, prepare
+from symnet.models._data import TARGETS, Dataset, Sampler, prepare
 from symnet.models._options import (
     choice,
     flag,
@@ -43,203 +43,32 @@ from symnet.models._options import (
     optional_real,
     real,
 )
+from symnet.models._steps import (
+    _evaluate,
+    _finite_prediction,
+    _finite_step,
+    _hint,
+    _needs,
+    _predict,
+    _resume,
+    _save,
+)
 from symnet.models.checkpoint import (
     _path,
-    history_from,
-    load_weights,
-    plain_data,
     read_checkpoint,
-    save_checkpoint,
+)
+from symnet.models.history import History
+from symnet.models.options import (
+    Checkpointing,
+    Optimization,
+    Rollout,
+    Stopping,
+    apply_flat_keywords,
 )
 
 __all__ = ["History", "train"]
 
 _LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"mse": F.mse_loss, "l1": F.l1_loss}
-
-
-@dataclass
-class History:
-    """What :func:`train` did, epoch by epoch.
-
-    Attributes
-    ----------
-    train_loss : list of float
-        Mean batch loss of every epoch.
-    val_loss : list of float
-        Validation loss after every epoch (empty without ``val_data``).
-    best_epoch : int or None
-        1-based epoch of the lowest monitored loss (its weights are restored).
-    best_loss : float
-        That loss.
-    steps : int
-        Optimizer steps taken.
-    stopped_early : bool
-        Whether ``patience`` ended the run.
-    seconds : float
-        Wall time of the run (this call only, when resumed).
-    target, loss, monitor : str
-        What was fitted, with which loss, and which loss was monitored
-        (``"val"`` or ``"train"``).
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    best_epoch: int | None = None
-    best_loss: float = math.inf
-    steps: int = 0
-    stopped_early: bool = False
-    seconds: float = 0.0
-    target: str = ""
-    loss: str = ""
-    monitor: str = "train"
-
-    @property
-    def epochs(self) -> int:
-        """Epochs completed."""
-        return len(self.train_loss)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data (for JSON and checkpoints)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> History:
-        """Inverse of :meth:`as_dict`."""
-        return cls(**d)
-
-    def __repr__(self) -> str:
-        last = f"{self.train_loss[-1]:.3e}" if self.train_loss else "-"
-        val = f", val_loss={self.val_loss[-1]:.3e}" if self.val_loss else ""
-        stop = ", stopped early" if self.stopped_early else ""
-        return (
-            f"History(epochs={self.epochs}, steps={self.steps}, train_loss={last}{val}, "
-            f"best_epoch={self.best_epoch}, best_{self.monitor}_loss={self.best_loss:.3e}{stop})"
-        )
-
-
-def _shaped(out: Any, like: Tensor, what: str) -> Tensor:
-    """``out`` if it is a tensor of the shape of ``like``; else a ValueError naming ``what``."""
-    if not isinstance(out, Tensor) or out.shape != like.shape:
-        got = format_shape(out.shape) if isinstance(out, Tensor) else type(out).__name__
-        raise ValueError(
-            f"{what} must return a tensor of the shape of the states, "
-            f"{format_shape(like.shape)}, got {got}"
-        )
-    return out
-
-
-def _predict(model: nn.Module, batch: dict[str, Tensor], target: str, ctx: dict) -> tuple:
-    """``(prediction, truth)`` of one batch, each of shape (B, ...)."""
-    t = batch.get("t")
-    name = type(model).__name__
-    if target == "acceleration":
-        pred = _shaped(
-            model.acceleration(batch["q"], batch["qdot"], t), batch["q"], f"{name}.acceleration"
-        )
-        return pred.flatten(1), batch["qddot"].flatten(1)
-    if target == "time_derivative":
-        out = model.time_derivative(batch["q"], batch["p"], t)
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise ValueError(
-                f"{name}.time_derivative must return a pair (qdot, pdot), got {type(out).__name__}"
-            )
-        qd = _shaped(out[0], batch["q"], f"{name}.time_derivative (qdot)")
-        pd = _shaped(out[1], batch["q"], f"{name}.time_derivative (pdot)")
-        pred = torch.cat([qd.flatten(1), pd.flatten(1)], -1)
-        return pred, torch.cat([batch["dq_dt"].flatten(1), batch["dp_dt"].flatten(1)], -1)
-    from symnet.mechanics import rollout
-
-    q, v = batch["q"], batch["v"]  # (B, R + 1, *S)
-    t0 = 0.0 if t is None else t
-    traj = rollout(
-        model.field, q[:, 0], v[:, 0], dt=ctx["dt"], steps=q.shape[1] - 1,
-        method=ctx["method"], t0=t0,
-    )  # fmt: skip
-    pred = torch.cat(
-        [traj.q[1:].transpose(0, 1).flatten(2), traj.v[1:].transpose(0, 1).flatten(2)], -1
-    )
-    true = torch.cat([q[:, 1:].flatten(2), v[:, 1:].flatten(2)], -1)
-    return pred.flatten(1), true.flatten(1)
-
-
-def _evaluate(model: nn.Module, data: Dataset, target: str, ctx: dict, batch_size: int) -> float:
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for idx in torch.arange(data.size).split(batch_size or data.size):
-            pred, true = _predict(model, data.take(idx), target, ctx)
-            _finite_prediction(pred, idx, "on val_data", ctx)
-            total += float(ctx["loss_fn"](pred, true)) * len(idx)
-            count += len(idx)
-    value = total / count
-    if not math.isfinite(value):
-        raise FloatingPointError(
-            f"the validation loss is {value} although the predictions on val_data are finite: "
-            f"the {ctx['loss_name']} loss overflowed {ctx['dtype']} (rescale the data)"
-        )
-    return value
-
-
-def _finite_prediction(pred: Tensor, idx: Tensor | None, where: str, ctx: dict) -> None:
-    """FloatingPointError naming the sample when the model's prediction is not finite."""
-    bad = first_nonfinite(pred)
-    if bad is None:
-        return
-    row = bad[0][0]
-    data = ctx.get("val_set" if where.startswith("on val") else "train_set")
-    if idx is not None and isinstance(data, Dataset):
-        sample = data.describe(int(idx[row]))
-    else:
-        sample = f"row {row} of the batch drawn from the data callable"
-    raise FloatingPointError(
-        f"the model's prediction {where} contains {bad[1]} at {sample} (output entry "
-        f"{bad[0][1]}), although the data is finite: the model diverges at that state. "
-        "The weights were not updated with it"
-    )
-
-
-def _finite_step(model: nn.Module, value: Tensor, epoch: int, step: int, ctx: dict) -> float:
-    """The loss as a float; FloatingPointError (naming a parameter) for NaN/inf loss or grads."""
-    loss = float(value.detach())
-    where = f"at epoch {epoch}, step {step}"
-    if not math.isfinite(loss):
-        raise FloatingPointError(
-            f"the training loss is {loss} {where} although the data and the model's prediction "
-            f"are finite: the {ctx['loss_name']} loss overflowed {ctx['dtype']} (rescale the "
-            "data or use loss='l1'). The weights were not updated with it"
-        )
-    grads = [(n, p.grad) for n, p in model.named_parameters() if p.grad is not None]
-    if grads:
-        total = torch.stack([torch.linalg.vector_norm(g.detach()) for _, g in grads]).sum()
-        if not bool(torch.isfinite(total)):
-            for name, g in grads:
-                bad = first_nonfinite(g)
-                if bad is not None:
-                    raise FloatingPointError(
-                        f"the gradient of the parameter {name!r} contains {bad[1]} (first at "
-                        f"index {bad[0]}) {where}, with a finite loss {loss:.6g}: the "
-                        "model's derivatives overflow. The weights were not updated with it"
-                    )
-    return loss
-
-
-def _needs(model: nn.Module, target: str, attr: str) -> None:
-    """TypeError when ``model`` lacks ``attr`` (looked up without running a property)."""
-    try:
-        inspect.getattr_static(model, attr)
-    except AttributeError:
-        raise TypeError(
-            f"target={target!r} needs model.{attr}; {type(model).__name__} has none "
-            "(train takes the models of symnet.models or modules with the same interface)"
-        ) from None
-
-
-def _hint(err: SingularMassMatrixError, epoch: int, step: int) -> SingularMassMatrixError:
-    return SingularMassMatrixError(
-        f"training epoch {epoch}, step {step}: {err}. For a learned Lagrangian use "
-        "LNN(structured=True), or set model.regularization > 0, or train in float64",
-        batch_index=err.batch_index,
-        condition=err.condition,
-    )
 
 
 def train(
@@ -249,23 +78,18 @@ def train(
     target: str | None = None,
     epochs: int | None = None,
     steps: int | None = None,
-    lr: float = 1e-3,
     batch_size: int | None = 256,
-    seed: int = 0,
-    val_data: Any = None,
-    patience: int | None = None,
-    checkpoint: str | Path | None = None,
-    resume: bool = False,
-    progress: bool = True,
     loss: str = "mse",
-    rollout_steps: int = 5,
-    rollout_dt: float | None = None,
-    rollout_method: str = "rk4",
+    val_data: Any = None,
+    rng: RNG = None,
+    optimization: Optimization | None = None,
+    stopping: Stopping | None = None,
+    checkpointing: Checkpointing | None = None,
+    rollout: Rollout | None = None,
     steps_per_epoch: int = 100,
-    weight_decay: float = 0.0,
-    schedule: str = "constant",
-    clip_grad: float | None = None,
-    restore_best: bool = True,
+    progress: bool = True,
+    seed: Any = MISSING,
+    **deprecated: Any,
 ) -> History:
     """Train ``model`` on ``data``; returns the :class:`History`.
 
@@ -291,41 +115,37 @@ def train(
         dataset, or ``steps_per_epoch`` fresh batches from a callable. Both
         ``>= 1``. Every integer option takes any integer type (numpy's too),
         never a bool.
-    lr : float
-        Adam learning rate (finite, ``>= 0``).
     batch_size : int or None
         Samples per step, ``>= 1`` (``None``: the whole dataset every step).
-    seed : int
-        Seeds the ``torch.Generator`` of the shuffling and of the sampler:
-        the same model, data and seed give the same losses. In ``[0, 2**63 - 2]``.
-    val_data : Trajectories, dict or callable, optional
-        Evaluated after every epoch (a callable is drawn once: 1024 samples).
-    patience : int, optional
-        Stop after this many (``>= 1``) epochs without a lower monitored loss.
-    checkpoint : str or Path, optional
-        File rewritten after every epoch (:mod:`symnet.models.checkpoint`),
-        atomically; not a directory.
-    resume : bool
-        Continue from ``checkpoint`` when the file exists. The file is read
-        with ``torch.load(weights_only=True)``: one that holds other objects
-        than tensors and plain types is refused (ValueError), never run.
-    progress : bool
-        Show a tqdm progress bar (on stderr).
     loss : {"mse", "l1"}
         Mean squared or mean absolute error.
-    rollout_steps, rollout_dt, rollout_method
-        Window length (``>= 1``), step (``> 0``; default: from the data's
-        evenly spaced ``t``) and integrator of ``target="rollout"``.
+    val_data : Trajectories, dict or callable, optional
+        Evaluated after every epoch (a callable is drawn once: 1024 samples).
+    rng : int or torch.Generator, optional
+        Seeds the ``torch.Generator`` of the shuffling and of the sampler
+        (default 0): the same model, data and seed give the same losses. An
+        int in ``[0, 2**63 - 2]``; a generator gives the seed (one draw).
+        ``seed=`` is its deprecated name.
+    optimization : Optimization, optional
+        Learning rate, weight decay, schedule and gradient clipping
+        (default ``Optimization()``: Adam at ``lr=1e-3``).
+    stopping : Stopping, optional
+        Early stopping (``patience``) and restoring the best weights
+        (default ``Stopping()``: no early stopping, best weights restored).
+    checkpointing : Checkpointing, optional
+        A checkpoint file rewritten after every epoch, and ``resume``.
+    rollout : Rollout, optional
+        Window length, step and integrator of ``target="rollout"``.
     steps_per_epoch : int
         Epoch length with a sampler callable (``>= 1``).
-    weight_decay : float
-        Adam's L2 penalty (finite, ``>= 0``).
-    schedule : {"constant", "cosine"}
-        Learning rate constant, or decayed to 0 along a cosine over the run.
-    clip_grad : float, optional
-        Clip the gradient norm to this value (finite, ``> 0``).
-    restore_best : bool
-        Load the best epoch's weights at the end.
+    progress : bool
+        Show a tqdm progress bar (on stderr).
+    **deprecated
+        The flat keywords of earlier releases (``lr``, ``weight_decay``,
+        ``schedule``, ``clip_grad``, ``patience``, ``restore_best``,
+        ``checkpoint``, ``resume``, ``rollout_steps``, ``rollout_dt``,
+        ``rollout_method``), with a DeprecationWarning naming their group
+        (:data:`symnet.models.options.FLAT_KEYWORDS`).
 
     Returns
     -------
@@ -349,14 +169,36 @@ def train(
     --------
     >>> import torch, symnet.models as sm
     >>> from symnet.systems import MassSpring
-    >>> data = MassSpring().hnn_dataset(n_traj=8, generator=torch.Generator().manual_seed(0))
+    >>> data = MassSpring().hnn_dataset(n_traj=8, rng=0)
     >>> model = sm.HNN(config_shape=(1,), hidden=16)
     >>> hist = sm.train(model, data, steps=20, batch_size=None, progress=False)
     >>> hist.steps, len(hist.train_loss)
     (20, 20)
+    >>> hist = sm.train(
+    ...     model,
+    ...     data,
+    ...     steps=20,
+    ...     optimization=sm.Optimization(lr=1e-2),
+    ...     stopping=sm.Stopping(patience=3),
+    ...     progress=False,
+    ... )
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    rng = renamed_argument("seed", "rng", seed, rng, where="symnet.models.train")
+    groups = apply_flat_keywords(
+        {"optimization": optimization, "stopping": stopping, "checkpointing": checkpointing,
+         "rollout": rollout},
+        deprecated,
+    )  # fmt: skip
+    opt_o, stop_o, ckpt_o, roll_o = (groups[k] for k in groups)
+    lr, weight_decay, schedule, clip_grad = (
+        opt_o.lr, opt_o.weight_decay, opt_o.schedule, opt_o.clip_grad
+    )  # fmt: skip
+    patience, restore_best = stop_o.patience, stop_o.restore_best
+    checkpoint = None if ckpt_o is None else ckpt_o.path
+    resume = False if ckpt_o is None else ckpt_o.resume
+    rollout_steps, rollout_dt, rollout_method = roll_o.steps, roll_o.dt, roll_o.method
     target = choice(
         getattr(model, "default_target", None) if target is None else target, "target", TARGETS
     )
@@ -364,32 +206,32 @@ def train(
     if target == "rollout":
         _needs(model, target, "field")
     loss = choice(loss, "loss", tuple(_LOSSES))
-    schedule = choice(schedule, "schedule", ("constant", "cosine"))
+    schedule = choice(schedule, "Optimization.schedule", ("constant", "cosine"))
     epochs = optional_integer(epochs, "epochs", minimum=1)
     steps = optional_integer(steps, "steps", minimum=1)
     if epochs is not None and steps is not None:
         raise ValueError("pass epochs or steps, not both")
-    lr = real(lr, "lr", nonnegative=True)
+    lr = real(lr, "Optimization.lr", nonnegative=True)
     batch_size = optional_integer(batch_size, "batch_size", minimum=1)
-    seed = integer(seed, "seed", minimum=0, maximum=2**63 - 2)
-    patience = optional_integer(patience, "patience", minimum=1)
-    if checkpoint is not None:
-        checkpoint = _path(checkpoint, "checkpoint")
+    seed = _seed(rng, "rng" if seed is MISSING else "seed")
+    patience = optional_integer(patience, "Stopping.patience", minimum=1)
+    if ckpt_o is not None:
+        checkpoint = _path(checkpoint, "Checkpointing.path")
         if checkpoint.is_dir():
-            raise ValueError(f"checkpoint must be a file path, {checkpoint} is a directory")
-    resume = flag(resume, "resume")
+            raise ValueError(f"Checkpointing.path must be a file, {checkpoint} is a directory")
+    resume = flag(resume, "Checkpointing.resume")
     progress = flag(progress, "progress")
-    restore_best = flag(restore_best, "restore_best")
-    rollout_steps = integer(rollout_steps, "rollout_steps", minimum=1)
-    rollout_dt = optional_real(rollout_dt, "rollout_dt", positive=True)
+    restore_best = flag(restore_best, "Stopping.restore_best")
+    rollout_steps = integer(rollout_steps, "Rollout.steps", minimum=1)
+    rollout_dt = optional_real(rollout_dt, "Rollout.dt", positive=True)
     from symnet.mechanics import integrators
 
-    rollout_method = choice(rollout_method, "rollout_method", tuple(sorted(integrators)))
+    rollout_method = choice(rollout_method, "Rollout.method", tuple(sorted(integrators)))
     steps_per_epoch = integer(steps_per_epoch, "steps_per_epoch", minimum=1)
-    weight_decay = real(weight_decay, "weight_decay", nonnegative=True)
-    clip_grad = optional_real(clip_grad, "clip_grad", positive=True)
+    weight_decay = real(weight_decay, "Optimization.weight_decay", nonnegative=True)
+    clip_grad = optional_real(clip_grad, "Optimization.clip_grad", positive=True)
     if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=path")
+        raise ValueError("Checkpointing.resume=True needs Checkpointing.path")
     dtype = module_dtype(model)
     param = next((p for p in model.parameters() if torch.is_floating_point(p)), None)
     if param is None or dtype is None:
@@ -435,7 +277,9 @@ def train(
     stale = 0
     if hist.best_epoch is not None:
         stale = hist.epochs - hist.best_epoch
-    bar = _bar(progress, total_steps, hist.steps, type(model).__name__)
+    bar = _progress(
+        progress, total_steps, f"train {type(model).__name__}", unit="step", initial=hist.steps
+    )
     try:
         for epoch in range(start_epoch + 1, n_epochs + 1):
             if patience is not None and stale >= patience:
@@ -489,103 +333,15 @@ def train(
     return hist
 
 
+def _seed(rng: Any, name: str) -> int:
+    """The int seed of ``rng``: an int in ``[0, 2**63 - 2]``, or one draw of a generator."""
+    if isinstance(rng, torch.Generator):
+        return int(torch.randint(0, 2**62, (), generator=rng))
+    return integer(0 if rng is None else rng, name, minimum=0, maximum=2**63 - 2)
+
+
 def _postfix(hist: History) -> dict[str, str]:
     out = {"loss": f"{hist.train_loss[-1]:.3e}"}
     if hist.val_loss:
         out["val"] = f"{hist.val_loss[-1]:.3e}"
     return out
-
-
-def _resume(
-    raw: dict[str, Any],
-    path: Path,
-    model: nn.Module,
-    opt: Any,
-    sched: Any,
-    gen: torch.Generator,
-) -> tuple[dict, int, History]:
-    """Load a checkpoint's state into the run: ``(best_state, epoch, history)``."""
-    if raw["model_class"] != type(model).__name__:
-        raise ValueError(
-            f"cannot resume from {path}: it holds a {raw['model_class']}, the model given is "
-            f"a {type(model).__name__}"
-        )
-    hist = history_from(raw, path, History)
-    before = copy.deepcopy(model.state_dict())
-    try:
-        load_weights(model, raw["best_state_dict"], path, "best")
-        load_weights(model, raw["state_dict"], path, "last")
-        try:
-            opt.load_state_dict(raw["optimizer"])
-            if sched is not None and raw.get("scheduler") is not None:
-                sched.load_state_dict(raw["scheduler"])
-            gen.set_state(raw["generator_state"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as err:
-            raise ValueError(
-                f"cannot resume from {path}: its optimizer, scheduler or generator state does "
-                f"not fit this run ({err})"
-            ) from None
-    except ValueError:
-        model.load_state_dict(before)  # a refused checkpoint leaves the model as it was
-        raise
-    return raw["best_state_dict"], int(raw["epoch"]), hist
-
-
-def _config(model: nn.Module) -> dict[str, Any] | None:
-    """``model.config()`` when it is plain data (a callable activation is not): else None."""
-    if not hasattr(model, "config"):
-        return None
-    try:
-        return plain_data(model.config(), "model.config()")
-    except TypeError:
-        return None
-
-
-def _save(
-    path: str | Path,
-    model: nn.Module,
-    best_state: dict,
-    opt: Any,
-    sched: Any,
-    gen: torch.Generator,
-    epoch: int,
-    hist: History,
-    train_args: dict[str, Any],
-) -> None:
-    config = _config(model)
-    save_checkpoint(
-        path,
-        {
-            "model_class": type(model).__name__,
-            "model_config": config,
-            "custom_module": bool(getattr(model, "custom", False)) or config is None,
-            "state_dict": model.state_dict(),
-            "best_state_dict": best_state,
-            "optimizer": opt.state_dict(),
-            "scheduler": None if sched is None else sched.state_dict(),
-            "generator_state": gen.get_state(),
-            "epoch": epoch,
-            "step": hist.steps,
-            "history": hist.as_dict(),
-            "train_args": train_args,
-        },
-    )
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(enabled: bool, total: int, initial: int, name: str) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=f"train {name}", unit="step", leave=False)

@@ -1,7 +1,7 @@
 """Equivariant and invariant layers whose constraints come from :mod:`symnet.groups`.
 
-Representations (:mod:`symnet.nn.reps`) and equivariant linear layers solved
-from the groups' generators (:mod:`symnet.nn.equivariant_linear`); layers on
+Equivariant linear layers solved from the groups' generators between
+representations (:mod:`symnet.groups.reps`) (:mod:`symnet.nn.equivariant_linear`); layers on
 sets (:mod:`symnet.nn.sets`); wrappers that symmetrize any model
 (:mod:`symnet.nn.symmetrize`); invariant features and EGNN layers, dense
 (:mod:`symnet.nn.egnn`) and on torch_geometric graphs (:mod:`symnet.nn.egnn_conv`,
@@ -22,9 +22,8 @@ from symnet.nn.equivariant_linear import (
     equivariant_basis,
 )
 from symnet.nn.features import InvariantFeatures, safe_norm
-from symnet.nn.reps import PermRep, Rep, Scalar, SumRep, TensorRep, Vector
 from symnet.nn.sets import DeepSets, PermEquivariantLinear
-from symnet.nn.symmetrize import Centered, FrameAveraged, GroupAveraged, all_permutations
+from symnet.nn.symmetrize import Centered, FrameAveraged, GroupAveraged
 
 _LAZY = {
     "EGNNConv": "symnet.nn.egnn_conv",
@@ -33,11 +32,28 @@ _LAZY = {
 }
 
 
+_MOVED = {
+    name: f"symnet.groups.{name}"
+    for name in ("PermRep", "Rep", "Scalar", "SumRep", "TensorRep", "Vector")
+}
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _MOVED or name == "all_permutations":
+        import warnings
+
+        from symnet.groups import reps
+        from symnet.nn import symmetrize
+
+        new = _MOVED.get(name, "symnet.groups.Permutation().elements((n, d))")
+        warnings.warn(
+            f"symnet.nn.{name} is deprecated, use {new} instead", DeprecationWarning, stacklevel=2
+        )
+        return getattr(symmetrize, name) if name == "all_permutations" else getattr(reps, name)
     raise AttributeError(f"module 'symnet.nn' has no attribute {name!r}")
 
 
@@ -53,13 +69,6 @@ __all__ = [
     "GroupAveraged",
     "InvariantFeatures",
     "PermEquivariantLinear",
-    "PermRep",
-    "Rep",
-    "Scalar",
-    "SumRep",
-    "TensorRep",
-    "Vector",
-    "all_permutations",
     "clear_basis_cache",
     "constraint_matrix",
     "equivariant_basis",

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from symnet.nn._checks import check_input
 
-__all__ = ["EGNNCore", "AGGREGATIONS", "check_aggregation"]
+__all__ = ["EGNNCore", "AGGREGATIONS", "check_aggregation", "check_dtypes"]
 
 AGGREGATIONS = ("sum", "mean")
 
@@ -44,6 +44,13 @@ def check_aggregation(aggregation: str) -> None:
         raise ValueError(
             f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}, got {aggregation!r}"
         )
+
+
+def check_dtypes(owner: str, like: Tensor, **inputs: Tensor | None) -> None:
+    """Each given input must be floating point in the dtype of ``like`` (the parameters)."""
+    for name, t in inputs.items():
+        if t is not None:
+            check_input(t, name, like, owner)
 
 
 class EGNNCore:
@@ -262,10 +269,7 @@ class EGNNCore:
 
     def _check_dtypes(self, **inputs: Tensor | None) -> None:
         """Each given input must be floating point in the dtype of the parameters."""
-        like = self.edge_mlp[0].weight
-        for name, t in inputs.items():
-            if t is not None:
-                check_input(t, name, like, type(self).__name__)
+        check_dtypes(type(self).__name__, self.edge_mlp[0].weight, **inputs)
 
     def _check_velocity(self, v: Tensor | None, name: str) -> None:
         if self.update_velocity and v is None:

@@ -27,8 +27,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from symnet.nn._checks import check_input
-from symnet.nn._egnn_core import EGNNCore
+from symnet.groups.utils import euclidean_group
+from symnet.nn._egnn_core import EGNNCore, check_dtypes
 
 __all__ = ["EGNN", "EGNNLayer"]
 
@@ -81,6 +81,17 @@ class EGNNLayer(EGNNCore, nn.Module):
     edge_hidden, node_hidden, coord_hidden : int, optional
         Widths of the hidden layers of ``phi_e``, ``phi_h`` and ``phi_x``;
         default ``hidden``.
+    dim : int
+        Spatial dimension ``d`` of the declared :attr:`group` (default 3; the
+        layer itself works in any ``d``).
+
+    Attributes
+    ----------
+    group : Group
+        ``Translation(d) * Rotation(d) * Permutation()``, the symmetry of the layer.
+    in_kinds, out_kinds : tuple of str
+        ``("scalar", "point")``, with ``"vector"`` for velocities: what
+        :func:`~symnet.testing.assert_equivariant` reads.
 
     Examples
     --------
@@ -91,8 +102,9 @@ class EGNNLayer(EGNNCore, nn.Module):
     >>> h, x = torch.randn(2, 5, 4), torch.randn(2, 5, 3)
     >>> [t.shape for t in layer(h, x)]
     [torch.Size([2, 5, 4]), torch.Size([2, 5, 3])]
-    >>> G = Translation(3) * Rotation(3) * Permutation()
-    >>> assert_equivariant(layer, G, (h, x), ("scalar", "point"), ("scalar", "point")).passed
+    >>> layer.group, layer.in_kinds
+    (Translation(3) x Rotation(3) x Permutation(), ('scalar', 'point'))
+    >>> assert_equivariant(layer, (h, x)).passed
     True
     """
 
@@ -111,6 +123,7 @@ class EGNNLayer(EGNNCore, nn.Module):
         edge_hidden: int | None = None,
         node_hidden: int | None = None,
         coord_hidden: int | None = None,
+        dim: int = 3,
     ) -> None:
         nn.Module.__init__(self)
         self._build(
@@ -119,6 +132,7 @@ class EGNNLayer(EGNNCore, nn.Module):
             normalize=normalize, coord_bound=coord_bound, edge_hidden=edge_hidden,
             node_hidden=node_hidden, coord_hidden=coord_hidden,
         )  # fmt: skip
+        _declare(self, dim, self.update_velocity)
 
     def __repr__(self) -> str:
         return f"EGNNLayer({self._repr_args()})"
@@ -233,6 +247,15 @@ class EGNN(nn.Module):
         Number of :class:`EGNNLayer` (default 4).
     edge_features, update_velocity, aggregation, normalize, coord_bound
         Passed to every :class:`EGNNLayer` (residual connections throughout).
+    dim : int
+        Spatial dimension of the declared :attr:`group` (default 3).
+
+    Attributes
+    ----------
+    group : Group
+        ``Translation(d) * Rotation(d) * Permutation()``.
+    in_kinds, out_kinds : tuple of str
+        ``("scalar", "point")``, with ``"vector"`` when ``update_velocity``.
 
     Examples
     --------
@@ -255,6 +278,7 @@ class EGNN(nn.Module):
         aggregation: str = "mean",
         normalize: bool = True,
         coord_bound: float | None = None,
+        dim: int = 3,
     ) -> None:
         super().__init__()
         if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
@@ -273,10 +297,12 @@ class EGNN(nn.Module):
                 aggregation=aggregation,
                 normalize=normalize,
                 coord_bound=coord_bound,
+                dim=dim,
             )  # fmt: skip
             for _ in range(n_layers)
         )
         self.head = nn.Identity() if out_features is None else nn.Linear(hidden, out_features)
+        _declare(self, dim, self.update_velocity)
 
     def __repr__(self) -> str:
         first = self.layers[0]._repr_args().split(", ", 3)
@@ -317,17 +343,10 @@ class EGNN(nn.Module):
             ``h'`` ``(..., N, out_features)``, ``x'`` ``(..., N, d)`` and, with
             ``update_velocity``, ``v'`` ``(..., N, d)``.
         """
-        like = self.embedding.weight
-        for name, t in (("h", h), ("x", x), ("v", v), ("edge_attr", edge_attr)):
-            if t is not None:
-                check_input(t, name, like, type(self).__name__)
-        if h.shape[-1] != self.in_features:
-            raise ValueError(
-                f"h must have {self.in_features} features on its last axis, got shape "
-                f"{tuple(h.shape)}"
-            )
+        name = type(self).__name__
+        check_dtypes(name, self.embedding.weight, h=h, x=x, v=v, edge_attr=edge_attr)
+        _check_inputs(h, x, v, mask, self.in_features)
         if mask is not None:
-            _check_inputs(h, x, v, mask, self.in_features)
             # padded features may hold anything (NaN included): zeroed before the embedding
             h = torch.where(mask[..., None], h, 0.0)
         h = self.embedding(h)
@@ -344,6 +363,16 @@ class EGNN(nn.Module):
 
 
 # --------------------------------------------------------------------- helpers
+def _declare(module: nn.Module, dim: int, velocities: bool) -> None:
+    """Set the symmetry declaration ``group``, ``in_kinds``, ``out_kinds`` of an EGNN."""
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
+        raise ValueError(f"dim must be an int >= 2, got {dim!r}")
+    module.dim = dim
+    module.group = euclidean_group(dim)
+    kinds = ("scalar", "point", "vector") if velocities else ("scalar", "point")
+    module.in_kinds = module.out_kinds = kinds
+
+
 def _check_inputs(
     h: Tensor, x: Tensor, v: Tensor | None, mask: Tensor | None, features: int
 ) -> None:

@@ -48,14 +48,17 @@ equivariant multilayer perceptrons for arbitrary matrix groups", ICML 2021.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from symnet.groups import Group
+from symnet._deprecation import MISSING, renamed_argument
+from symnet._rng import as_generator
+from symnet.groups import Generator, Group, as_group
+from symnet.groups.reps import Rep, Scalar
 from symnet.nn._checks import check_input
-from symnet.nn.reps import Rep, Scalar
 
 __all__ = [
     "NULLSPACE_RTOL",
@@ -87,7 +90,7 @@ def _check_reps(group: Group, rep_in: Rep, rep_out: Rep) -> tuple[int, ...]:
         raise TypeError(f"group must be a symnet.groups.Group, got {type(group).__name__}")
     for name, rep in (("rep_in", rep_in), ("rep_out", rep_out)):
         if not isinstance(rep, Rep):
-            raise TypeError(f"{name} must be a symnet.nn.Rep, got {type(rep).__name__}")
+            raise TypeError(f"{name} must be a symnet.groups.Rep, got {type(rep).__name__}")
         if rep.group != group:
             raise ValueError(f"{name} {rep!r} belongs to {rep.group!r}, not to {group!r}")
     sizes = {n for n in (rep_in.particles(), rep_out.particles()) if n is not None}
@@ -184,7 +187,8 @@ def equivariant_basis(
     Examples
     --------
     >>> from symnet.groups import Permutation
-    >>> from symnet.nn import PermRep, equivariant_basis
+    >>> from symnet.groups import PermRep
+    >>> from symnet.nn import equivariant_basis
     >>> G = Permutation()
     >>> equivariant_basis(G, PermRep(G, 5), PermRep(G, 5)).shape
     torch.Size([2, 5, 5])
@@ -229,10 +233,11 @@ class EquivariantLinear(nn.Module):
 
     Parameters
     ----------
-    group : Group
-        The group, e.g. ``Rotation(3) * Permutation()``.
+    group : Group or Generator
+        The group, e.g. ``Rotation(3) * Permutation()``, or a single generator
+        (its one-parameter group, :class:`~symnet.groups.OneParameterGroup`).
     rep_in, rep_out : Rep
-        Reps of ``group`` (:mod:`symnet.nn.reps`).
+        Reps of ``group`` (:mod:`symnet.groups.reps`).
     bias : bool
         Learn an invariant bias (zero-dimensional when ``rep_out`` has no
         invariant vectors).
@@ -247,12 +252,16 @@ class EquivariantLinear(nn.Module):
         Shape ``(k,)``.
     bias_coeffs : nn.Parameter or None
         Shape ``(bias_dim,)``.
+    in_kinds, out_kinds : tuple of Rep
+        ``(rep_in,)`` and ``(rep_out,)``: with :attr:`group`, the declaration
+        :func:`~symnet.testing.assert_equivariant` reads.
 
     Examples
     --------
     >>> import torch
     >>> from symnet.groups import Rotation
-    >>> from symnet.nn import EquivariantLinear, Vector
+    >>> from symnet.groups import Vector
+    >>> from symnet.nn import EquivariantLinear
     >>> G = Rotation(3)
     >>> V = Vector(G)
     >>> layer = EquivariantLinear(G, V * V, V)
@@ -260,11 +269,16 @@ class EquivariantLinear(nn.Module):
     EquivariantLinear(Rotation(3), in=V*V, out=V, basis=1, bias=0)
     >>> layer(torch.randn(8, 9)).shape
     torch.Size([8, 3])
+    >>> from symnet.testing import assert_equivariant
+    >>> assert_equivariant(layer, torch.randn(8, 9)).passed
+    True
     """
 
     def __init__(self, group: Group, rep_in: Rep, rep_out: Rep, bias: bool = True) -> None:
         super().__init__()
+        group = as_group(group) if isinstance(group, Generator) else group
         self.group, self.rep_in, self.rep_out = group, rep_in, rep_out
+        self.in_kinds, self.out_kinds = (rep_in,), (rep_out,)
         self._key = _key(group, rep_in, rep_out, NULLSPACE_RTOL)
         self.basis_dim = int(_cached(group, rep_in, rep_out, NULLSPACE_RTOL).shape[0])
         self.weight_coeffs = nn.Parameter(torch.empty(self.basis_dim))
@@ -279,11 +293,25 @@ class EquivariantLinear(nn.Module):
             self.register_parameter("bias_coeffs", None)
         self.reset_parameters()
 
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Draw ``c ~ N(0, d_out / k)`` (see the class docstring); zero the bias."""
+    def reset_parameters(
+        self, rng: int | torch.Generator | None = None, *, generator: Any = MISSING
+    ) -> None:
+        """Draw ``c ~ N(0, d_out / k)`` (see the class docstring); zero the bias.
+
+        Parameters
+        ----------
+        rng : int or torch.Generator, optional
+            Seed or generator; default torch's global generator.
+        generator : torch.Generator, optional
+            Deprecated name of ``rng``.
+        """
+        rng = renamed_argument(
+            "generator", "rng", generator, rng, where="EquivariantLinear.reset_parameters"
+        )
+        gen = as_generator(rng, default=None)
         std = math.sqrt(self.rep_out.dim / self.basis_dim) if self.basis_dim else 0.0
         with torch.no_grad():
-            self.weight_coeffs.normal_(0.0, std, generator=generator)
+            self.weight_coeffs.normal_(0.0, std, generator=gen)
             if self.bias_coeffs is not None:
                 self.bias_coeffs.zero_()
 

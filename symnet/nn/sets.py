@@ -24,10 +24,12 @@ networks", ICLR 2019.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from symnet.groups import Group, Permutation
 from symnet.nn._checks import check_input
 
 __all__ = ["PermEquivariantLinear", "DeepSets"]
@@ -98,6 +100,12 @@ class PermEquivariantLinear(nn.Module):
         The pooling over particles; both span the same function space for a
         fixed ``N``, the mean keeps the scale independent of ``N``.
 
+    Attributes
+    ----------
+    group, in_kinds, out_kinds
+        ``Permutation()``, ``("scalar",)``, ``("scalar",)``: the declaration
+        :func:`~symnet.testing.assert_equivariant` reads.
+
     Examples
     --------
     >>> import torch
@@ -107,6 +115,10 @@ class PermEquivariantLinear(nn.Module):
     >>> layer(torch.randn(2, 5, 3)).shape
     torch.Size([2, 5, 8])
     """
+
+    group: ClassVar[Group] = Permutation()
+    in_kinds: ClassVar[tuple[str, ...]] = ("scalar",)
+    out_kinds: ClassVar[tuple[str, ...]] = ("scalar",)
 
     def __init__(
         self, in_features: int, out_features: int, bias: bool = True, reduction: str = "mean"
@@ -186,13 +198,27 @@ class DeepSets(nn.Module):
         Factory of the nonlinearity, default ``nn.SiLU`` (smooth, so that the
         Lie-derivative checks of :mod:`symnet.testing` see a smooth model).
 
+    Attributes
+    ----------
+    group, in_kinds, out_kinds
+        ``Permutation()``, ``("scalar",)``, ``("global",)``: the output is
+        invariant; :func:`~symnet.testing.assert_equivariant` reads them.
+
     Examples
     --------
     >>> import torch
+    >>> from symnet.testing import assert_equivariant
     >>> model = DeepSets(3, 16, 2)
-    >>> model(torch.randn(4, 7, 3)).shape
+    >>> x = torch.randn(4, 7, 3)
+    >>> model(x).shape
     torch.Size([4, 2])
+    >>> assert_equivariant(model, x).passed
+    True
     """
+
+    group: ClassVar[Group] = Permutation()
+    in_kinds: ClassVar[tuple[str, ...]] = ("scalar",)
+    out_kinds: ClassVar[tuple[str, ...]] = ("global",)
 
     def __init__(
         self,

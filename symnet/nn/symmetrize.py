@@ -30,7 +30,6 @@ O. Puny, M. Atzmon, H. Ben-Hamu, I. Misra, A. Grover, E. J. Smith, Y. Lipman,
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,7 +40,7 @@ from symnet._util import check_finite, format_shape
 from symnet.groups import Element, Group, Kind, Permutation, as_kind, take_element
 from symnet.nn._checks import call_model, check_rows, output_names
 
-__all__ = ["Centered", "GroupAveraged", "FrameAveraged", "all_permutations"]
+__all__ = ["Centered", "GroupAveraged", "FrameAveraged"]
 
 #: Largest group that GroupAveraged enumerates by itself (7! = 5040 permutations).
 MAX_ENUMERATED = 5040
@@ -163,14 +162,8 @@ def _check_point_output(y: Tensor, c: Tensor, name: str) -> None:
 
 
 def all_permutations(n: int) -> Tensor:
-    """All ``n!`` permutations of ``n`` particles as elements of ``Permutation()``.
-
-    Returns
-    -------
-    Tensor
-        Shape ``(n!, n)``, long.
-    """
-    return torch.tensor(list(itertools.permutations(range(n))), dtype=torch.long).reshape(-1, n)
+    """Deprecated: ``Permutation().elements((n, d))``, the ``n!`` permutations, ``(n!, n)``."""
+    return Permutation().elements((n, 1))
 
 
 class GroupAveraged(_Wrapper):
@@ -193,9 +186,9 @@ class GroupAveraged(_Wrapper):
     out_kinds : kind or tuple of kinds, optional
         One per output; ``None`` for the invariant version.
     elements : Element, optional
-        A batch of ``|G|`` elements of ``group``. Default: all of
-        ``Permutation()`` on the ``N`` particles of the inputs (``N! <=``
-        5040), the only finite group symnet enumerates.
+        A batch of ``|G|`` elements of ``group``. Default: all of a finite
+        ``group`` (:meth:`Group.elements`, e.g. the ``N!`` permutations of
+        the ``N`` particles of the inputs), at most 5040 of them.
 
     Examples
     --------
@@ -218,9 +211,9 @@ class GroupAveraged(_Wrapper):
         super().__init__(model, in_kinds, out_kinds)
         if not isinstance(group, Group):
             raise TypeError(f"group must be a symnet.groups.Group, got {type(group).__name__}")
-        if elements is None and not isinstance(group, Permutation):
+        if elements is None and not group.discrete:
             raise ValueError(
-                f"GroupAveraged enumerates the elements of Permutation() only; pass "
+                f"GroupAveraged enumerates the elements of finite groups only; pass "
                 f"elements= (a finite subgroup of {group!r}) explicitly"
             )
         self.group = group
@@ -230,12 +223,16 @@ class GroupAveraged(_Wrapper):
         if self.elements is not None:
             return self.elements
         n = next((int(x.shape[-2]) for x, k in zip(xs, kinds, strict=True) if k.particle_axis), 1)
-        if math.factorial(n) > MAX_ENUMERATED:
+        d = self.group.dim or next(
+            (int(x.shape[-1]) for x, k in zip(xs, kinds, strict=True) if k.particle_axis), 1
+        )
+        order = self.group.order((n, d))
+        if order is None or order > MAX_ENUMERATED:
             raise ValueError(
-                f"averaging over all {n}! permutations is too expensive (limit "
-                f"{MAX_ENUMERATED}); pass elements= (a subgroup) instead"
+                f"averaging over all {order} elements of {self.group!r} on {n} particles is too "
+                f"expensive (limit {MAX_ENUMERATED}); pass elements= (a subgroup) instead"
             )
-        return all_permutations(n)
+        return self.group.elements((n, d))
 
     def forward(self, *xs: Tensor) -> Tensor | tuple[Tensor, ...]:
         """Evaluate the average; shapes as the model's."""

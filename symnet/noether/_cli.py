@@ -174,8 +174,27 @@ def _masses(text: str) -> float | torch.Tensor:
     return values[0] if len(values) == 1 else torch.tensor(values, dtype=torch.float64)
 
 
-def _is_boost(name: str) -> bool:
-    return name == "boost" or name.startswith("boost_")
+def _needs_masses(name: str) -> bool:
+    """Whether the symmetry ``name`` reads particle masses (a boost), for ``--masses``.
+
+    Asked of :func:`symnet.groups.resolve_symmetries`: the name needs masses
+    when resolving it calls ``infer_masses`` (for particles in 1 to 3 dimensions).
+    """
+    from symnet.groups import resolve_symmetries
+
+    for d in (1, 2, 3):
+        asked: list[bool] = []
+
+        def infer(asked: list[bool] = asked) -> float:
+            asked.append(True)
+            return 1.0
+
+        try:
+            resolve_symmetries(name, (2, d), infer_masses=infer)
+        except (ValueError, TypeError):
+            continue
+        return bool(asked)
+    return False
 
 
 def _system_symmetries(system: Any, names: list[str], keep_boosts: bool) -> list[Any]:
@@ -187,7 +206,9 @@ def _system_symmetries(system: Any, names: list[str], keep_boosts: bool) -> list
     for item in [*system.symmetries, *system.broken]:
         for factor in getattr(item, "factors", ()):
             groups.setdefault(factor.name, factor)
-    return [name if keep_boosts and _is_boost(name) else groups.get(name, name) for name in names]
+    return [
+        name if keep_boosts and _needs_masses(name) else groups.get(name, name) for name in names
+    ]
 
 
 def _outputs(args: argparse.Namespace) -> None:
@@ -216,7 +237,7 @@ def _write(option: str, path: str, write: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the check; exit 0 when every symmetry is conserved, 1 otherwise."""
     from symnet.mechanics import ConvergenceError
-    from symnet.noether.check import check
+    from symnet.noether.checker import check
     from symnet.systems import System
 
     if args.batch < 1:
@@ -224,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.seed < 2**63:
         raise ValueError(f"--seed must be an int in [0, 2**63), got {args.seed}")
     masses = None if args.masses is None else _masses(args.masses)
-    boosts = any(_is_boost(name) for name in args.symmetry)
+    boosts = any(_needs_masses(name) for name in args.symmetry)
     if masses is not None and not boosts:
         raise ValueError(
             "--masses applies to a boost given by name (-s boost, -s boost_x), and none was "
@@ -273,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps,
             method=args.method,
             t0=args.t0,
-            seed=args.seed,
+            rng=args.seed,
             progress=not args.no_progress,
             masses=masses,
             field=field,

@@ -1,7 +1,7 @@
 """Noether charges and their rates, from a generator alone (no per-group code).
 
-Lagrangian form (REFERENCES.md section 1): with ``p = dL/dqdot`` and
-``E = qdot . p - L``, a generator ``(xi, tau, F)`` has the charge
+Lagrangian form (docs/theory.md, section 'Noether charges'): with
+``p = dL/dqdot`` and ``E = qdot . p - L``, a generator ``(xi, tau, F)`` has the charge
 ``J = p . xi - E tau - F`` and, along any solution of the Euler-Lagrange
 equations, ``dJ/dt = R - dF/dt`` with the Lie derivative
 ``R = dL/dq . xi + dL/dqdot . xidot + tau dL/dt`` (``tau`` constant). ``R = dF/dt``
@@ -14,7 +14,7 @@ Hamiltonian form: ``Q = p . xi - F - tau H`` and ``dQ/dt = {Q, H} + d_t Q
 One reverse-mode pass (``torch.func.vjp``) gives the gradients of L (or H) at
 a batch of states; every generator's charge and rate then costs one forward
 derivative of ``xi``. Scales are sums of the absolute values of the terms, so
-that relative errors are scale-free (REFERENCES.md section 3).
+that relative errors are scale-free (docs/theory.md, section 'Verdict rules').
 """
 
 from __future__ import annotations

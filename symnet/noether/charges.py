@@ -1,4 +1,7 @@
-"""Public charge functions: ``charge(L, generator)`` and ``hamiltonian_charge(H, generator)``."""
+"""Public charge functions: ``charge(L, generator)``, ``hamiltonian_charge(H, generator)``, ...
+
+The formulas are in docs/theory.md, section 'Noether charges'.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from symnet.noether._quantities import (
     lagrangian_charge_values,
 )
 
-__all__ = ["charge", "hamiltonian_charge", "lie_derivative"]
+__all__ = ["charge", "charge_label", "hamiltonian_charge", "lie_derivative"]
 
 
 def _state(q: Tensor, v: Tensor, t: Tensor | float | None, names: tuple[str, str]) -> Tensor:
@@ -83,8 +86,8 @@ def charge(L: Callable, generator: Generator) -> Callable[..., Tensor]:
     """The Noether charge of ``generator`` for the Lagrangian ``L``.
 
     ``J = p . xi - E tau - F`` with ``p = dL/dqdot``, ``E = qdot . p - L`` and
-    the generator's boundary term ``F`` (REFERENCES.md section 1). Translations
-    give the momentum, rotations the angular momentum, the time shift ``-E``,
+    the generator's boundary term ``F`` (docs/theory.md, section 'Noether charges').
+    Translations give the momentum, rotations the angular momentum, the time shift ``-E``,
     a boost ``(P t - sum m q) . u``.
 
     Parameters
@@ -170,3 +173,22 @@ def hamiltonian_charge(H: Callable, generator: Generator) -> Callable[..., Tenso
         return hamiltonian_charge_values(grads(q, p, tt), generator, q, p, tt).charge
 
     return value
+
+
+def charge_label(generator: Generator) -> str:
+    """A short name of the generator's charge: ``P_x``, ``L_z``, ``-E``, ``K_x``, ``J[name]``.
+
+    The label comes from the generator's group (:attr:`symnet.groups.Generator.charge_label`);
+    a generator without a group, or of a group without a charge symbol, gets ``J[name]``.
+
+    Examples
+    --------
+    >>> from symnet.groups import Rotation, TimeShift
+    >>> from symnet.noether import charge_label
+    >>> [charge_label(g) for g in Rotation(3).generators((2, 3))]
+    ['L_x', 'L_y', 'L_z']
+    >>> charge_label(TimeShift().generators((2, 3))[0])
+    '-E'
+    """
+    _check_generator(generator)
+    return generator.charge_label

@@ -1,6 +1,6 @@
 """Discrete symmetries (permutations): no charge, three other signals.
 
-REFERENCES.md section 1: (i) the invariance residual
+(docs/theory.md, section 'Discrete symmetries'): (i) the invariance residual
 ``|L(sigma q, sigma qdot) - L(q, qdot)| / scale`` over the generators of the
 finite group (a transposition and the N-cycle generate S_N) and sampled
 elements; (ii) flow equivariance ``max_t |phi_t(sigma x0) - sigma phi_t(x0)|``
@@ -23,9 +23,9 @@ from torch import Tensor
 from symnet._util import with_time
 from symnet.groups import Group, take_element
 from symnet.noether.report import Row
-from symnet.noether.verdict import Tolerances, decide_discrete
+from symnet.noether.verdict import VerdictThresholds, decide_discrete
 
-__all__ = ["check_discrete", "chunk_rollout"]
+__all__ = ["check_discrete", "chunk_rollout", "state_size"]
 
 
 _INDEX = re.compile(r"(batch (?:element|index) )(\d+)")
@@ -73,7 +73,7 @@ def _rel(a: Tensor, b: Tensor, scale: Tensor) -> float:
     return ((a - b).abs().max() / scale.clamp_min(1e-300)).item()
 
 
-def _size(q: Tensor, v: Tensor) -> Tensor:
+def state_size(q: Tensor, v: Tensor) -> Tensor:
     """Largest entry of ``|q|, |v|`` per step and trajectory, shape ``(T, b)``."""
     return torch.maximum(q.abs().flatten(2).amax(-1), v.abs().flatten(2).amax(-1))
 
@@ -92,7 +92,7 @@ def check_discrete(
     dt: float,
     steps: int,
     method: str,
-    tol: Tolerances,
+    tol: VerdictThresholds,
     rng: torch.Generator,
     n_samples: int = 4,
     chunk_size: int | None = None,
@@ -129,7 +129,7 @@ def check_discrete(
     base = f(q, v, t)
     scale = base.abs().max()
     named = list(group.discrete_generators(S))
-    samples = group.sample(n_samples, S, generator=rng)
+    samples = group.sample(n_samples, S, rng=rng)
     named += [(f"sample {i}", take_element(samples, i)) for i in range(n_samples)]
     inv = 0.0
     for _, g in named:
@@ -144,7 +144,7 @@ def check_discrete(
         sl = slice(start, min(B, start + chunk))
         qc, vc = q[sl].clone(), v[sl].clone()
         traj = chunk_rollout(field, qc, vc, start, **run)
-        size = _size(traj.q, traj.v)
+        size = state_size(traj.q, traj.v)
         growth = max(growth, float((size.amax(0) / size[0].clamp_min(floor)).max()))
         state_scale = torch.maximum(state_scale, size.max())
         for _, g in named[: len(named) - n_samples + 1]:
@@ -194,7 +194,7 @@ def _fixed_state_error(
             traj = chunk_rollout(field, qs[sl], vs[sl], start, **run)
         except (ValueError, RuntimeError):
             return None
-        scale = torch.maximum(scale, _size(traj.q, traj.v).max())
+        scale = torch.maximum(scale, state_size(traj.q, traj.v).max())
         for x, kind in ((traj.q, kq), (traj.v, kv)):
             worst = torch.maximum(worst, (x - _image(g, group, x, kind)).abs().max())
     err = (worst / scale.clamp_min(1e-300)).item()

@@ -29,12 +29,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import Tensor
 
-from symnet._report_io import dump_json, jsonable, plot_format, pyplot, save_figure
-from symnet.noether.verdict import Tolerances
+from symnet._report_io import jsonable, panel_grid, plot_format, save_figure
+from symnet.noether.verdict import VerdictThresholds
+from symnet.report import Report
 
 __all__ = ["Row", "NoetherReport"]
 
@@ -43,7 +44,7 @@ SCHEMA = "symnet.noether.report/1"
 
 @dataclass
 class Row:
-    """One checked symmetry. Relative errors throughout (see REFERENCES.md section 3)."""
+    """One checked symmetry; relative errors throughout (``docs/theory.md``, "Verdict rules")."""
 
     group: str | None
     generator: str
@@ -70,7 +71,7 @@ def _fmt(x: float | None) -> str:
 
 
 @dataclass
-class NoetherReport:
+class NoetherReport(Report):
     """Result of :func:`symnet.noether.check` or :func:`~symnet.noether.check_hamiltonian`.
 
     Attributes
@@ -84,6 +85,9 @@ class NoetherReport:
         Shape ``(steps + 1, B)``.
     form, method, dt, steps, batch, t0, tolerances
         How the check was run.
+
+    A :class:`symnet.report.Report`: ``passed`` (at least one row, every
+    symmetry conserved), ``str(report)``, ``to_json(path=None)``, ``plot(path)``.
     """
 
     rows: list[Row]
@@ -95,87 +99,77 @@ class NoetherReport:
     steps: int
     batch: int
     t0: float
-    tolerances: Tolerances = field(default_factory=Tolerances)
+    tolerances: VerdictThresholds = field(default_factory=VerdictThresholds)
 
-    @property
-    def verdicts(self) -> dict[str, str]:
-        """``{generator name: "conserved" | "broken" | "inconclusive"}``."""
-        return {r.generator: r.verdict for r in self.rows}
+    schema: ClassVar[str] = SCHEMA
+    key: ClassVar[str] = "generator"
 
     @property
     def all_conserved(self) -> bool:
-        """True when every checked symmetry is conserved."""
+        """True when every checked symmetry is conserved (also when none was; see ``passed``)."""
         return all(r.verdict == "conserved" for r in self.rows)
 
-    def row(self, name: str) -> Row:
-        """The row of generator ``name`` (KeyError naming the known ones otherwise)."""
-        for r in self.rows:
-            if r.generator == name:
-                return r
-        raise KeyError(f"no row {name!r}; rows: {[r.generator for r in self.rows]}")
+    # ------------------------------------------------ the Report hooks (symnet.report)
 
-    def __str__(self) -> str:
-        head = [
-            "generator",
-            "charge",
-            "invariance",
-            "finite",
-            "drift(dt)",
-            "drift(dt/2)",
-            "order",
-            "balance",
-            "verdict",
-        ]
-        lines = []
-        for r in self.rows:
-            if r.flow_error is not None:
-                order = "-"
-                drift, drift_half, balance = "-", f"flow {_fmt(r.flow_error)}", "-"
-            else:
-                order = (
-                    "-"
-                    if r.measured_order is None
-                    else (
-                        f"{r.measured_order:.1f}/{r.order}"
-                        if math.isfinite(r.measured_order)
-                        else f"-/{r.order}"
-                    )
-                )
-                drift, drift_half, balance = (
-                    _fmt(r.drift),
-                    _fmt(r.drift_half),
-                    _fmt(r.balance_residual),
-                )
-            lines.append(
-                [
-                    r.generator,
-                    r.charge,
-                    _fmt(r.invariance_error),
-                    _fmt(r.finite_error),
-                    drift,
-                    drift_half,
-                    order,
-                    balance,
-                    r.verdict,
-                ]
-            )
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        title = (
+    def row_passed(self, row: Row) -> bool:
+        """A row passes when its symmetry is conserved."""
+        return row.verdict == "conserved"
+
+    def title(self) -> str:
+        """``Noether check (form, method, dt=..., steps=..., batch=...)``."""
+        return (
             f"Noether check ({self.form}, {self.method}, dt={self.dt:g}, steps={self.steps}, "
             f"batch={self.batch})"
         )
-        out = [title, fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line).rstrip() for line in lines]
-        out.append("")
-        out += [f"  {r.generator}: {r.verdict} - {r.reason}" for r in self.rows]
-        return "\n".join(out)
+
+    def columns(self) -> tuple[list[str], str]:
+        """Column titles and alignment of the table."""
+        head = [
+            "generator", "charge", "invariance", "finite", "drift(dt)", "drift(dt/2)", "order",
+            "balance", "verdict",
+        ]  # fmt: skip
+        return head, "<" * len(head)
+
+    def cells(self, r: Row) -> list[str]:
+        """The table cells of row ``r``."""
+        if r.flow_error is not None:
+            order = "-"
+            drift, drift_half, balance = "-", f"flow {_fmt(r.flow_error)}", "-"
+        else:
+            order = "-"
+            if r.measured_order is not None:
+                measured = f"{r.measured_order:.1f}" if math.isfinite(r.measured_order) else "-"
+                order = f"{measured}/{r.order}"
+            drift, drift_half, balance = (
+                _fmt(r.drift),
+                _fmt(r.drift_half),
+                _fmt(r.balance_residual),
+            )
+        return [
+            r.generator,
+            r.charge,
+            _fmt(r.invariance_error),
+            _fmt(r.finite_error),
+            drift,
+            drift_half,
+            order,
+            balance,
+            r.verdict,
+        ]
+
+    def notes(self) -> list[str]:
+        """One line per row: its verdict and the reason."""
+        return self.verdict_notes()
+
+    def empty_text(self) -> str:
+        """Shown instead of the table when nothing was checked."""
+        return "  (no symmetries were checked)"
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain Python data (the JSON schema of the module docstring)."""
         rows = [{k: jsonable(v) for k, v in asdict(r).items()} for r in self.rows]
         return {
-            "schema": SCHEMA,
+            "schema": self.schema,
             "form": self.form,
             "method": self.method,
             "dt": self.dt,
@@ -186,25 +180,6 @@ class NoetherReport:
             "rows": rows,
             "verdicts": self.verdicts,
         }
-
-    def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
-        """Serialize to JSON, and write it to ``path`` if given.
-
-        Parameters
-        ----------
-        path : str or Path, optional
-            File to write, exactly as named (missing parent folders are
-            created); a directory, or a path that cannot be written, raises a
-            ValueError before anything is written.
-        **kwargs
-            Passed to :func:`json.dumps`.
-
-        Returns
-        -------
-        str
-            The JSON text (the file holds it plus a final newline).
-        """
-        return dump_json(self.to_dict(), path, **kwargs)
 
     def plot(self, path: str | Path, *, max_trajectories: int = 8) -> Path:
         """Plot each charge's change ``Q(t) - Q(0)`` against time, one panel per generator.
@@ -235,18 +210,14 @@ class NoetherReport:
             matplotlib cannot write (checked before drawing); the report has
             no rows.
         """
-        plt = pyplot()
-        plot_format(path)  # refuse a bad path before drawing
+        plot_format(path)  # refuse a bad path before anything else
         if not self.rows:
             raise ValueError("the report has no rows to plot")
         names = list(self.charges)
         discrete = [r for r in self.rows if r.generator not in self.charges]
         panels = len(names) + len(discrete)
-        cols = min(3, panels)
-        rows = math.ceil(panels / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+        fig, flat = panel_grid(path, panels, (4.2, 3.0))
         colors = {"conserved": "tab:green", "broken": "tab:red", "inconclusive": "tab:orange"}
-        flat = list(axes.flat)
         t = self.times[:, 0].cpu().numpy()
         for ax, name in zip(flat[: len(names)], names, strict=True):
             q = self.charges[name].cpu()
@@ -272,8 +243,6 @@ class NoetherReport:
             ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, transform=ax.transAxes)
             ax.set_xticks([])
             ax.set_yticks([])
-        for ax in flat[panels:]:
-            ax.axis("off")
         fig.suptitle(f"Noether charges ({self.method}, dt={self.dt:g})", fontsize=11)
         fig.tight_layout()
         return save_figure(fig, path)

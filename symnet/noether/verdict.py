@@ -1,4 +1,4 @@
-"""Verdict rules of the Noether checker (DESIGN.md, "Verdicts must be honest").
+"""Verdict rules of the Noether checker (docs/theory.md, section 'Verdict rules').
 
 - ``conserved``: the invariance error is at round-off AND the charge drift is
   within tolerance or shrinks with the step size at the integrator's order;
@@ -6,7 +6,7 @@
   explained by the balance law ``J(t) - J(0) = integral (R - dF/dt)``;
 - ``inconclusive``: anything else, with the reason.
 
-The thresholds live in :class:`Tolerances`; the defaults are for float64
+The thresholds live in :class:`VerdictThresholds`; the defaults are for float64
 evaluation (the checker always evaluates in float64).
 """
 
@@ -16,7 +16,14 @@ import math
 import numbers
 from dataclasses import dataclass, fields
 
-__all__ = ["Tolerances", "Evidence", "decide", "decide_discrete", "meaningful_order", "GROWTH"]
+__all__ = [
+    "VerdictThresholds",
+    "Evidence",
+    "decide",
+    "decide_discrete",
+    "meaningful_order",
+    "GROWTH",
+]
 
 #: Largest growth factor of the states along a run (the largest entry of
 #: ``|q|, |qdot|`` over a trajectory relative to its initial value) before the
@@ -26,8 +33,8 @@ GROWTH = 1e6
 
 
 @dataclass(frozen=True)
-class Tolerances:
-    """Thresholds for verdicts. All errors are relative (scale-adjusted).
+class VerdictThresholds:
+    """Thresholds of the verdicts; all errors are relative (scale-adjusted).
 
     Attributes
     ----------
@@ -65,18 +72,19 @@ class Tolerances:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ValueError(
-                    f"Tolerances.{f.name} must be a real number, got {value!r} "
+                    f"VerdictThresholds.{f.name} must be a real number, got {value!r} "
                     f"({type(value).__name__})"
                 )
             value = float(value)
             if not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(
-                    f"Tolerances.{f.name} must be finite and non-negative, got {value!r}"
+                    f"VerdictThresholds.{f.name} must be finite and non-negative, got {value!r}"
                 )
             object.__setattr__(self, f.name, value)
         if self.invariance > self.broken:
             raise ValueError(
-                f"Tolerances.invariance ({self.invariance:g}) must not exceed Tolerances.broken "
+                f"VerdictThresholds.invariance ({self.invariance:g}) must not exceed "
+                f"VerdictThresholds.broken "
                 f"({self.broken:g}): an error cannot be both round-off and a real breaking"
             )
 
@@ -112,7 +120,7 @@ def meaningful_order(p_meas: float, order: int) -> bool:
     return not (p_meas > 2 * order + 2)
 
 
-def decide(ev: Evidence, tol: Tolerances) -> tuple[str, str]:
+def decide(ev: Evidence, tol: VerdictThresholds) -> tuple[str, str]:
     """Verdict and a one-line reason for a continuous symmetry.
 
     Before any other rule: a run whose states grew by more than
@@ -176,7 +184,7 @@ def decide(ev: Evidence, tol: Tolerances) -> tuple[str, str]:
 
 
 def decide_discrete(
-    invariance: float, flow: float, tol: Tolerances, growth: float = 1.0
+    invariance: float, flow: float, tol: VerdictThresholds, growth: float = 1.0
 ) -> tuple[str, str]:
     """Verdict and reason for a discrete symmetry (no charge).
 
@@ -195,3 +203,11 @@ def decide_discrete(
     if invariance >= tol.broken:
         return "broken", f"not invariant ({invariance:.1e}); flow equivariance error {flow:.1e}"
     return "inconclusive", f"invariance error {invariance:.1e}, flow equivariance error {flow:.1e}"
+
+
+def __getattr__(name: str) -> object:
+    from symnet._deprecation import renamed_attribute
+
+    return renamed_attribute(
+        "symnet.noether.verdict", name, {"Tolerances": ("VerdictThresholds", VerdictThresholds)}
+    )

@@ -5,14 +5,14 @@ momentum, Hamiltonian and energy, a documented state distribution, the
 symmetries it has (:attr:`System.symmetries`) and some it has not
 (:attr:`System.broken`, the Noether checker's negative controls), and
 trajectory data with exact targets (:meth:`System.generate`). See
-REFERENCES.md, sections 4 and 5.
+``docs/theory.md``, "Ground-truth systems".
 
 Examples
 --------
 >>> import torch
 >>> from symnet.systems import Kepler
 >>> sys = Kepler()
->>> q, qdot = sys.sample_states(8, generator=torch.Generator().manual_seed(0))
+>>> q, qdot = sys.sample_states(8, rng=0)
 >>> sys.lagrangian(q, qdot).shape
 torch.Size([8])
 >>> sys.symmetries, sys.broken
@@ -21,7 +21,6 @@ torch.Size([8])
 
 from __future__ import annotations
 
-from symnet.systems._base import Symmetry, System
 from symnet.systems._data import Trajectories
 from symnet.systems.central import CentralForce, CentralPotential, Kepler
 from symnet.systems.forced import DampedOscillator, DrivenOscillator
@@ -30,6 +29,7 @@ from symnet.systems.many_body import IdenticalParticles, NBodyGravity
 from symnet.systems.oscillators import AnisotropicOscillator, IsotropicOscillator, MassSpring
 from symnet.systems.pendulums import DoublePendulum, Pendulum
 from symnet.systems.springs import NBodySprings, TwoBodySpring
+from symnet.systems.system import Symmetry, System
 
 __all__ = [
     "AnisotropicOscillator",

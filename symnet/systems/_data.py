@@ -4,7 +4,7 @@ States are integrated with :func:`symnet.mechanics.rollout` on the system's
 closed-form acceleration; the training targets (``qddot``, ``dq/dt``,
 ``dp/dt``) are evaluated exactly, in closed form, at the noise-free states;
 noise, when asked for, goes on the observed states only (the recipe of
-Greydanus et al. 2019, REFERENCES.md section 5).
+Greydanus et al. 2019).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import Tensor
 from symnet.systems._helpers import finite, integer, nonnegative, positive
 
 if TYPE_CHECKING:
-    from symnet.systems._base import System
+    from symnet.systems.system import System
 
 __all__ = ["Trajectories", "generate"]
 
@@ -87,7 +87,7 @@ def generate(
     steps: int,
     dt: float,
     noise: float,
-    generator: torch.Generator | None,
+    rng: torch.Generator | None,
     method: str,
     q0: Tensor | None,
     qdot0: Tensor | None,
@@ -104,12 +104,10 @@ def generate(
     dt = positive("dt", dt)
     noise = nonnegative("noise", noise)
     t0 = finite("t0", t0)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator)}")
     if (q0 is None) != (qdot0 is None):
         raise ValueError("q0 and qdot0 must be given together")
     if q0 is None:
-        q0, qdot0 = system.sample_states(n_traj, generator)
+        q0, qdot0 = system.sample_states(n_traj, rng)
     else:
         system.check_state(q0, qdot0, ("q0", "qdot0"))
         if q0.shape[0] != n_traj:
@@ -134,7 +132,7 @@ def generate(
 
     obs = [q, v, p]
     if noise > 0:
-        obs = [x + noise * torch.randn(x.shape, generator=generator, dtype=x.dtype) for x in obs]
+        obs = [x + noise * torch.randn(x.shape, generator=rng, dtype=x.dtype) for x in obs]
     return Trajectories(
         t=t,
         q=obs[0],

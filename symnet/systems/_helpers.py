@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from symnet._deprecation import MISSING
 from symnet._util import format_shape
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "nonnegative",
     "normal",
     "positive",
+    "renamed_generator",
     "time_like",
     "uniform",
     "unit_vectors",
@@ -101,19 +104,41 @@ def time_like(t: Tensor | float | None, q: Tensor) -> Tensor:
     return t
 
 
-def uniform(
-    shape: Sequence[int], low: float, high: float, generator: torch.Generator | None
-) -> Tensor:
+def uniform(shape: Sequence[int], low: float, high: float, rng: torch.Generator | None) -> Tensor:
     """Float64 samples of ``U[low, high)``."""
-    return low + (high - low) * torch.rand(*shape, generator=generator, dtype=torch.float64)
+    return low + (high - low) * torch.rand(*shape, generator=rng, dtype=torch.float64)
 
 
-def normal(shape: Sequence[int], std: float, generator: torch.Generator | None) -> Tensor:
+def normal(shape: Sequence[int], std: float, rng: torch.Generator | None) -> Tensor:
     """Float64 samples of ``N(0, std^2)``."""
-    return std * torch.randn(*shape, generator=generator, dtype=torch.float64)
+    return std * torch.randn(*shape, generator=rng, dtype=torch.float64)
 
 
-def unit_vectors(n: int, dim: int, generator: torch.Generator | None) -> Tensor:
+def unit_vectors(n: int, dim: int, rng: torch.Generator | None) -> Tensor:
     """``n`` directions uniform on the unit sphere ``S^(dim-1)``, shape ``(n, dim)``."""
-    z = torch.randn(n, dim, generator=generator, dtype=torch.float64)
+    z = torch.randn(n, dim, generator=rng, dtype=torch.float64)
     return z / z.norm(dim=-1, keepdim=True)
+
+
+def renamed_generator(generator: Any, rng: Any, where: str) -> Any:
+    """``rng``, or the deprecated ``generator=`` (with a DeprecationWarning) when it was passed.
+
+    For the public functions' own use: the warning points at their caller. The
+    old name keeps its old contract: a ``torch.Generator`` or None (an int is
+    refused with a TypeError, as before; the new ``rng=`` takes an int).
+    """
+    if generator is MISSING:
+        return rng
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator or None, got {type(generator).__name__} "
+            "(generator= is deprecated: rng= takes an int seed or a torch.Generator)"
+        )
+    if rng is not None:
+        raise TypeError(f"{where}: pass rng= only (generator= is its deprecated name), not both")
+    warnings.warn(
+        f"{where}: the argument generator= is deprecated, use rng= instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return generator

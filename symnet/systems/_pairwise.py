@@ -4,9 +4,10 @@
 The potential depends only on distances, so ``L`` is invariant under
 translations and rotations of all particles and under time shifts; it is
 Galilean invariant up to the boundary term ``F = sum_i m_i x_i . u``
-(REFERENCES.md section 1); and it is permutation invariant when all masses
-(and the pair potential) are equal. Subclasses give ``phi`` through the squared
-distance (so that softened potentials stay smooth at ``r = 0``).
+(``docs/theory.md``, "Quasi-symmetries and boundary terms"); and it is
+permutation invariant when all masses (and the pair potential) are equal.
+Subclasses give ``phi`` through the squared distance (so that softened
+potentials stay smooth at ``r = 0``).
 
 Acceleration in closed form: ``m_i a_i = -sum_{j != i} phi'(r_ij) (x_i - x_j) / r_ij``.
 """
@@ -19,13 +20,14 @@ import torch
 from torch import Tensor
 
 from symnet.groups import Boost, Generator, Permutation, Rotation, TimeShift, Translation
-from symnet.systems._base import Symmetry, System
 from symnet.systems._helpers import integer, masses_tensor
+from symnet.systems._point_mass import PointMasses
+from symnet.systems.system import Symmetry
 
 __all__ = ["PairwiseSystem"]
 
 
-class PairwiseSystem(System):
+class PairwiseSystem(PointMasses):
     """Abstract base: N particles in d dimensions with a pair potential.
 
     Subclasses set ``self.masses`` (float64, shape ``(N,)``) and ``self.dim``
@@ -72,16 +74,6 @@ class PairwiseSystem(System):
         _, r2, mm = self._pairs(q)
         return self.pair_potential(r2, mm).sum(-1)
 
-    def kinetic(self, qdot: Tensor) -> Tensor:
-        """``T = sum_i 1/2 m_i |v_i|^2``, shape ``(B,)``."""
-        m = self.masses.to(qdot)
-        return 0.5 * (m[:, None] * qdot * qdot).sum((-1, -2))
-
-    def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``L = T - V``, shape ``(B,)``; ``q, qdot`` of shape ``(B, N, d)``."""
-        self.check_state(q, qdot)
-        return self.kinetic(qdot) - self.potential(q)
-
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``a_i = -(1/m_i) sum_j phi'(r_ij) (x_i - x_j) / r_ij``, shape ``(B, N, d)``."""
         self.check_state(q, qdot)
@@ -90,27 +82,6 @@ class PairwiseSystem(System):
         first, second = self._I.to(q.device), self._J.to(q.device)
         F = torch.zeros_like(q).index_add(1, first, f).index_add(1, second, -f)
         return F / self.masses.to(q)[:, None]
-
-    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``p_i = m_i v_i``, shape ``(B, N, d)``."""
-        self.check_state(q, qdot)
-        return self.masses.to(qdot)[:, None] * qdot
-
-    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``v_i = p_i / m_i``, shape ``(B, N, d)``."""
-        self.check_state(q, p, ("q", "p"))
-        return p / self.masses.to(p)[:, None]
-
-    def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``H = sum_i |p_i|^2 / (2 m_i) + V(q)``, shape ``(B,)``."""
-        self.check_state(q, p, ("q", "p"))
-        m = self.masses.to(p)
-        return 0.5 * (p * p / m[:, None]).sum((-1, -2)) + self.potential(q)
-
-    def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``E = T + V``, shape ``(B,)`` (equal to the Hamiltonian)."""
-        self.check_state(q, qdot)
-        return self.kinetic(qdot) + self.potential(q)
 
     # ------------------------------------------------------------------ symmetries
     @property
@@ -139,3 +110,7 @@ class PairwiseSystem(System):
         if not self.equal_masses:
             out.append(Permutation())
         return out
+
+    def mass(self, x: Tensor) -> Tensor:
+        """The masses as a ``(N, 1)`` tensor in ``x``'s dtype and device."""
+        return self.masses.to(x)[:, None]

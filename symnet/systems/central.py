@@ -3,7 +3,7 @@
 ``L = 1/2 m |v|^2 - V(|x|)`` with configurations of shape ``S = (1, dim)``.
 A potential of ``r = |x|`` alone is invariant under rotations about the origin
 (charge: angular momentum ``x x p``) and time shifts (energy), but not under
-translations (REFERENCES.md section 4, rows 2-3). The Kepler problem
+translations (``docs/theory.md``, "Ground-truth systems"). The Kepler problem
 ``V = -k/r`` has one more conserved vector, the Runge-Lenz vector
 ``A = p x L - m k x / |x|``, from a symmetry that is not a point symmetry: it
 is visible only in Hamiltonian form (``{A, H} = 0``).
@@ -28,13 +28,14 @@ from torch import Tensor
 from torch.func import jvp
 
 from symnet.groups import Rotation, TimeShift, Translation
-from symnet.systems._base import Symmetry, System
 from symnet.systems._helpers import integer, normal, positive, uniform, unit_vectors
+from symnet.systems._point_mass import PointMasses
+from symnet.systems.system import Symmetry
 
 __all__ = ["CentralForce", "CentralPotential", "Kepler"]
 
 
-class CentralForce(System):
+class CentralForce(PointMasses):
     """Abstract base: one particle of mass ``m`` in a potential ``V(r)``, ``S = (1, dim)``.
 
     Subclasses implement :meth:`radial_potential` and :meth:`radial_force`
@@ -62,35 +63,10 @@ class CentralForce(System):
         """``V(|x|)``, shape ``(B,)``; ``q`` of shape ``(B, 1, dim)``."""
         return self.radial_potential((q * q).sum((-1, -2)))
 
-    def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``L = 1/2 m |v|^2 - V(|x|)``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return 0.5 * self.m * (qdot * qdot).sum((-1, -2)) - self.potential(q)
-
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``a = -(V'(r) / r) x / m``, shape ``(B, 1, dim)``."""
         self.check_state(q, qdot)
         return -self.radial_force((q * q).sum(-1, keepdim=True)) * q / self.m
-
-    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``p = m v``, shape ``(B, 1, dim)``."""
-        self.check_state(q, qdot)
-        return self.m * qdot
-
-    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``v = p / m``, shape ``(B, 1, dim)``."""
-        self.check_state(q, p, ("q", "p"))
-        return p / self.m
-
-    def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``H = |p|^2 / (2 m) + V(|x|)``, shape ``(B,)``."""
-        self.check_state(q, p, ("q", "p"))
-        return 0.5 * (p * p).sum((-1, -2)) / self.m + self.potential(q)
-
-    def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``E = 1/2 m |v|^2 + V(|x|)``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return 0.5 * self.m * (qdot * qdot).sum((-1, -2)) + self.potential(q)
 
     @property
     def symmetries(self) -> list[Symmetry]:
@@ -172,14 +148,11 @@ class CentralPotential(CentralForce):
         r = r2.sqrt()
         return jvp(self.V, (r,), (torch.ones_like(r),))[1] / r
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        r = uniform((n, 1), 0.5, 1.5, generator)
-        q = (r * unit_vectors(n, self.dim, generator))[:, None, :]
-        return q, normal((n, 1, self.dim), 1.0, generator)
+        r = uniform((n, 1), 0.5, 1.5, rng)
+        q = (r * unit_vectors(n, self.dim, rng))[:, None, :]
+        return q, normal((n, 1, self.dim), 1.0, rng)
 
 
 @final
@@ -260,14 +233,11 @@ class Kepler(CentralForce):
             pxL = torch.linalg.cross(pv, Lmom, dim=-1)
         return pxL - self.m * self.k * x / x.norm(dim=-1, keepdim=True)
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` bound states of shape ``(n, 1, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        r0 = uniform((n, 1), 0.5, 1.5, generator)
-        e_r = unit_vectors(n, self.dim, generator)
-        z = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
+        r0 = uniform((n, 1), 0.5, 1.5, rng)
+        e_r = unit_vectors(n, self.dim, rng)
+        z = torch.randn(n, self.dim, generator=rng, dtype=torch.float64)
         if self.dim == 2:
             e_t = torch.stack([-e_r[:, 1], e_r[:, 0]], dim=-1) * torch.where(
                 z[:, :1] >= 0, 1.0, -1.0
@@ -276,8 +246,8 @@ class Kepler(CentralForce):
             z = z - (z * e_r).sum(-1, keepdim=True) * e_r
             e_t = z / z.norm(dim=-1, keepdim=True)
         vc = torch.sqrt(self.k / (self.m * r0))
-        f_t = uniform((n, 1), 0.8, 1.2, generator)
-        f_r = uniform((n, 1), -0.2, 0.2, generator)
+        f_t = uniform((n, 1), 0.8, 1.2, rng)
+        f_r = uniform((n, 1), -0.2, 0.2, rng)
         v = vc * (f_t * e_t + f_r * e_r)
         return (r0 * e_r)[:, None, :], v[:, None, :]
 

@@ -2,13 +2,14 @@
 
 - :class:`DampedOscillator`: the Caldirola-Kanai Lagrangian
   ``L = e^(gamma t) (1/2 m qdot^2 - 1/2 k q^2)``, whose Euler-Lagrange
-  equation is ``m qddot = -gamma m qdot - k q`` (REFERENCES.md section 4, row 6).
+  equation is ``m qddot = -gamma m qdot - k q`` (``docs/theory.md``,
+  "Ground-truth systems").
 - :class:`DrivenOscillator`: ``L = 1/2 m qdot^2 - 1/2 k q^2 + q F0 cos(Omega t)``
-  (row 7).
+  (same section).
 
 For both the energy is not conserved; its balance law is the Noether
 identity of the broken time shift, ``dh/dt = -dL/dt`` for the energy function
-``h = qdot p - L`` (REFERENCES.md section 1).
+``h = qdot p - L`` (``docs/theory.md``, "Balance law").
 
 References
 ----------
@@ -25,8 +26,9 @@ import torch
 from torch import Tensor
 
 from symnet.groups import Generator, TimeShift
-from symnet.systems._base import Symmetry, System
 from symnet.systems._helpers import finite, nonnegative, normal, positive, time_like
+from symnet.systems._point_mass import PointMasses
+from symnet.systems.system import Symmetry, System
 
 __all__ = ["DampedOscillator", "DrivenOscillator"]
 
@@ -43,12 +45,9 @@ class _Oscillator1D(System):
         """``(1,)``."""
         return (1,)
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1)``: ``q`` and ``qdot`` independent ``N(0, 1)``."""
-        n = self.check_count(n, generator)
-        return normal((n, 1), 1.0, generator), normal((n, 1), 1.0, generator)
+        return normal((n, 1), 1.0, rng), normal((n, 1), 1.0, rng)
 
     def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """Physical energy of the oscillator ``E = 1/2 m qdot^2 + 1/2 k q^2``, shape ``(B,)``."""
@@ -151,7 +150,7 @@ class DampedOscillator(_Oscillator1D):
 
 
 @final
-class DrivenOscillator(_Oscillator1D):
+class DrivenOscillator(_Oscillator1D, PointMasses):
     """A harmonic oscillator driven by ``F0 cos(Omega t)``, ``S = (1,)``.
 
     ``L = 1/2 m qdot^2 - 1/2 k q^2 + q F0 cos(Omega t)``, ``p = m qdot``,
@@ -206,16 +205,6 @@ class DrivenOscillator(_Oscillator1D):
         self.check_state(q, qdot)
         return (-self.k * q + self.drive(t, q)) / self.m
 
-    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``p = m qdot``, shape ``(B, 1)``."""
-        self.check_state(q, qdot)
-        return self.m * qdot
-
-    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``qdot = p / m``, shape ``(B, 1)``."""
-        self.check_state(q, p, ("q", "p"))
-        return p / self.m
-
     def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``H = p^2 / (2 m) + 1/2 k q^2 - q F0 cos(Omega t)``, shape ``(B,)``."""
         self.check_state(q, p, ("q", "p"))
@@ -225,3 +214,7 @@ class DrivenOscillator(_Oscillator1D):
     def symmetries(self) -> list[Symmetry]:
         """``[]``: none is listed (``[TimeShift()]`` when ``F0 == 0`` or ``Omega == 0``)."""
         return [] if self.time_dependent else [TimeShift()]
+
+    def potential(self, q: Tensor) -> Tensor:
+        """The spring's ``V = 1/2 k q^2``, shape ``(B,)`` (the drive is in :meth:`hamiltonian`)."""
+        return (0.5 * self.k * q * q).sum(-1)

@@ -5,8 +5,8 @@
 ``m a = e v x B`` depends on the velocity (integrate with ``"rk4"``, not
 leapfrog). The gauge singles out y: translations along x and z are exact
 symmetries (charges: the canonical ``p_x = m v_x - e B y`` and ``p_z``), the
-translation along y is not (REFERENCES.md section 4, row 5). The rotation about
-z is a quasi-symmetry in this gauge, with boundary term
+translation along y is not (``docs/theory.md``, "Ground-truth systems"). The
+rotation about z is a quasi-symmetry in this gauge, with boundary term
 ``F = -e B (x^2 - y^2) / 2``.
 
 References
@@ -23,8 +23,8 @@ import torch
 from torch import Tensor
 
 from symnet.groups import Generator, Rotation, TimeShift, Translation
-from symnet.systems._base import Symmetry, System
 from symnet.systems._helpers import finite, normal, positive
+from symnet.systems.system import Symmetry, System
 
 __all__ = ["ChargeInMagneticField"]
 
@@ -166,9 +166,6 @@ class ChargeInMagneticField(System):
             *self._rotations(("rotation_x", "rotation_y")),
         ]
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1, 3)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        return normal((n, 1, 3), 1.0, generator), normal((n, 1, 3), 1.0, generator)
+        return normal((n, 1, 3), 1.0, rng), normal((n, 1, 3), 1.0, rng)

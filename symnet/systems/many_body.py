@@ -3,7 +3,7 @@
 Both have ``L = sum_i 1/2 m_i |v_i|^2 - sum_{i<j} phi(r_ij)`` with a potential
 of the distances only: exact symmetries translations, rotations, time shifts and
 Galilean boosts (with the boundary term ``sum_i m_i x_i . u``), plus
-permutations when all masses are equal (REFERENCES.md section 4, row 12).
+permutations when all masses are equal (``docs/theory.md``, "Ground-truth systems").
 
 References
 ----------
@@ -92,13 +92,10 @@ class NBodyGravity(PairwiseSystem):
         """``phi'(r) / r = G m_i m_j / (r^2 + eps^2)^(3/2)``, shape ``(B, P)``."""
         return self.G * mm / (r2 + self.softening**2) ** 1.5
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states ``(q, qdot)`` of shape ``(n, N, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        q = normal((n, self.N, self.dim), 1.0, generator)
-        return q, normal((n, self.N, self.dim), 0.5, generator)
+        q = normal((n, self.N, self.dim), 1.0, rng)
+        return q, normal((n, self.N, self.dim), 0.5, rng)
 
 
 _POTENTIALS = ("lennard-jones", "gaussian")
@@ -117,7 +114,7 @@ class IdenticalParticles(PairwiseSystem):
 
     Configurations of shape ``S = (N, dim)``. With equal masses the
     permutations of the particles are symmetries; with different masses
-    ``Permutation()`` is in :attr:`broken` (REFERENCES.md section 4, row 12).
+    ``Permutation()`` is in :attr:`broken`.
 
     Parameters
     ----------
@@ -202,15 +199,12 @@ class IdenticalParticles(PairwiseSystem):
         r = r2.sqrt()
         return jvp(self.potential_name, (r,), (torch.ones_like(r),))[1] / r
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states ``(q, qdot)`` of shape ``(n, N, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
         side = math.ceil(self.N ** (1.0 / self.dim) - 1e-9)
         grid = torch.cartesian_prod(*[torch.arange(side, dtype=torch.float64)] * self.dim)
         grid = grid.reshape(-1, self.dim)
-        sites = torch.rand(n, grid.shape[0], generator=generator).argsort(dim=1)[:, : self.N]
-        jitter = uniform((n, self.N, self.dim), -0.1, 0.1, generator)
+        sites = torch.rand(n, grid.shape[0], generator=rng).argsort(dim=1)[:, : self.N]
+        jitter = uniform((n, self.N, self.dim), -0.1, 0.1, rng)
         q = (1.2 * grid[sites] + jitter) * self.sigma
-        return q, normal((n, self.N, self.dim), self.velocity_scale, generator)
+        return q, normal((n, self.N, self.dim), self.velocity_scale, rng)

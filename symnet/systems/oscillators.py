@@ -1,8 +1,8 @@
 """Harmonic oscillators: isotropic, anisotropic, and the HNN mass-spring.
 
 - :class:`IsotropicOscillator`: ``L = 1/2 m |v|^2 - 1/2 k |x|^2``; rotations
-  and time shifts are symmetries, translations are not (REFERENCES.md
-  section 4, row 4).
+  and time shifts are symmetries, translations are not
+  (``docs/theory.md``, "Ground-truth systems").
 - :class:`AnisotropicOscillator`: ``L = 1/2 m |v|^2 - 1/2 (kx x^2 + ky y^2)``;
   unequal stiffnesses break the rotation symmetry.
 - :class:`MassSpring`: the one-dimensional spring of Greydanus et al. (2019),
@@ -24,11 +24,21 @@ from typing import Any, final
 import torch
 from torch import Tensor
 
+from symnet._deprecation import MISSING
+from symnet._rng import RNG
 from symnet.groups import Generator, Rotation, TimeShift, Translation
-from symnet.systems._base import Symmetry, System
 from symnet.systems._data import Trajectories
-from symnet.systems._helpers import integer, nonnegative, normal, positive, uniform
+from symnet.systems._helpers import (
+    integer,
+    nonnegative,
+    normal,
+    positive,
+    renamed_generator,
+    uniform,
+)
+from symnet.systems._point_mass import PointMasses
 from symnet.systems.central import CentralForce
+from symnet.systems.system import Symmetry
 
 __all__ = ["IsotropicOscillator", "AnisotropicOscillator", "MassSpring"]
 
@@ -79,17 +89,14 @@ class IsotropicOscillator(CentralForce):
         """``V'(r) / r = k``."""
         return torch.full_like(r2, self.k)
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        q = normal((n, 1, self.dim), 1.0, generator)
-        return q, normal((n, 1, self.dim), 1.0, generator)
+        q = normal((n, 1, self.dim), 1.0, rng)
+        return q, normal((n, 1, self.dim), 1.0, rng)
 
 
 @final
-class AnisotropicOscillator(System):
+class AnisotropicOscillator(PointMasses):
     """A planar oscillator with stiffnesses ``kx`` and ``ky``, ``S = (1, 2)``.
 
     ``L = 1/2 m |v|^2 - 1/2 (kx x^2 + ky y^2)``. With ``kx != ky`` the
@@ -134,35 +141,10 @@ class AnisotropicOscillator(System):
         """``V = 1/2 (kx x^2 + ky y^2)``, shape ``(B,)``."""
         return 0.5 * (self._k(q) * q * q).sum((-1, -2))
 
-    def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``L = 1/2 m |v|^2 - V``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return 0.5 * self.m * (qdot * qdot).sum((-1, -2)) - self.potential(q)
-
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``a = -(kx x, ky y) / m``, shape ``(B, 1, 2)``."""
         self.check_state(q, qdot)
         return -self._k(q) * q / self.m
-
-    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``p = m v``, shape ``(B, 1, 2)``."""
-        self.check_state(q, qdot)
-        return self.m * qdot
-
-    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``v = p / m``, shape ``(B, 1, 2)``."""
-        self.check_state(q, p, ("q", "p"))
-        return p / self.m
-
-    def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``H = |p|^2 / (2 m) + V``, shape ``(B,)``."""
-        self.check_state(q, p, ("q", "p"))
-        return 0.5 * (p * p).sum((-1, -2)) / self.m + self.potential(q)
-
-    def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``E = 1/2 m |v|^2 + V``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return 0.5 * self.m * (qdot * qdot).sum((-1, -2)) + self.potential(q)
 
     @property
     def symmetries(self) -> list[Symmetry]:
@@ -174,22 +156,19 @@ class AnisotropicOscillator(System):
         """``[Rotation(2), Translation(2)]`` (no rotation when ``kx == ky``)."""
         return ([Rotation(2)] if self.kx != self.ky else []) + [Translation(2)]
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1, 2)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        q = normal((n, 1, 2), 1.0, generator)
-        return q, normal((n, 1, 2), 1.0, generator)
+        q = normal((n, 1, 2), 1.0, rng)
+        return q, normal((n, 1, 2), 1.0, rng)
 
 
 @final
-class MassSpring(System):
+class MassSpring(PointMasses):
     """The one-dimensional mass on a spring of Greydanus et al. (2019), ``S = (1,)``.
 
     ``L = 1/2 m qdot^2 - 1/2 k q^2``, ``H = p^2 / (2m) + 1/2 k q^2``. The
     defaults ``m = 1/2``, ``k = 2`` give their ``H = p^2 + q^2`` (no factor
-    1/2; REFERENCES.md section 5), angular frequency ``sqrt(k/m) = 2``.
+    1/2), angular frequency ``sqrt(k/m) = 2``.
 
     Parameters
     ----------
@@ -235,35 +214,10 @@ class MassSpring(System):
         """``(1,)``."""
         return (1,)
 
-    def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``L = 1/2 m qdot^2 - 1/2 k q^2``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return (0.5 * self.m * qdot * qdot - 0.5 * self.k * q * q).sum(-1)
-
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``qddot = -k q / m``, shape ``(B, 1)``."""
         self.check_state(q, qdot)
         return -self.k * q / self.m
-
-    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``p = m qdot``, shape ``(B, 1)``."""
-        self.check_state(q, qdot)
-        return self.m * qdot
-
-    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``qdot = p / m``, shape ``(B, 1)``."""
-        self.check_state(q, p, ("q", "p"))
-        return p / self.m
-
-    def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``H = p^2 / (2 m) + 1/2 k q^2``, shape ``(B,)``."""
-        self.check_state(q, p, ("q", "p"))
-        return (0.5 * p * p / self.m + 0.5 * self.k * q * q).sum(-1)
-
-    def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``E = 1/2 m qdot^2 + 1/2 k q^2``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return (0.5 * self.m * qdot * qdot + 0.5 * self.k * q * q).sum(-1)
 
     @property
     def symmetries(self) -> list[Symmetry]:
@@ -275,13 +229,10 @@ class MassSpring(System):
         """``[shift_generator()]``: ``q -> q + eps``."""
         return [shift_generator()]
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        r = uniform((n, 1), *self.radius, generator)
-        a = uniform((n, 1), 0.0, 2.0 * math.pi, generator)
+        r = uniform((n, 1), *self.radius, rng)
+        a = uniform((n, 1), 0.0, 2.0 * math.pi, rng)
         return r * torch.cos(a), r * torch.sin(a) / self.m
 
     def hnn_dataset(
@@ -290,24 +241,31 @@ class MassSpring(System):
         t_end: float = 3.0,
         points: int = 30,
         noise: float = 0.1,
-        generator: torch.Generator | None = None,
+        rng: RNG = None,
         substeps: int = 10,
+        *,
+        generator: Any = MISSING,
     ) -> Trajectories:
-        """The data recipe of Greydanus et al. (2019) for the spring (REFERENCES.md section 5).
+        """The data recipe of Greydanus et al. (2019) for the spring.
 
         ``n_traj`` trajectories from :meth:`sample_states`, each recorded at
         ``points`` equally spaced times in ``[0, t_end]`` (RK4 with
         ``substeps`` steps between records: the trajectory error is about
         1e-10), Gaussian noise of standard deviation ``noise`` on the
-        observed states, exact targets.
+        observed states, exact targets. ``rng`` (an int seed or a
+        ``torch.Generator``; ``generator=`` is its deprecated name) draws the
+        states and the noise, as in :meth:`generate`.
 
         Returns
         -------
         Trajectories
             Leading axes ``(points, n_traj)``.
         """
+        rng = renamed_generator(generator, rng, "MassSpring.hnn_dataset")
         points = integer("points", points, minimum=2)
         dt = positive("t_end", t_end) / (points - 1)
-        return self.generate(
-            n_traj, points - 1, dt, noise=noise, generator=generator, substeps=substeps
-        )
+        return self.generate(n_traj, points - 1, dt, noise=noise, rng=rng, substeps=substeps)
+
+    def potential(self, q: Tensor) -> Tensor:
+        """``V = 1/2 k q^2``, shape ``(B,)``."""
+        return (0.5 * self.k * q * q).sum(-1)

@@ -3,9 +3,9 @@
 Angles are measured from the downward vertical; the potential's zero is at the
 pivot's height for the double pendulum (the convention of Cranmer et al. 2020,
 whose relative energy error divides by ``max V = 29.4`` for the defaults,
-REFERENCES.md section 5) and at the lowest point for the simple pendulum.
+``docs/theory.md``, "Ground-truth systems") and at the lowest point for the simple pendulum.
 Time shifts are symmetries; the shift of all angles is one only without
-gravity (REFERENCES.md section 4, row 8).
+gravity (``docs/theory.md``, "Ground-truth systems").
 
 References
 ----------
@@ -25,15 +25,16 @@ import torch
 from torch import Tensor
 
 from symnet.groups import Generator, TimeShift
-from symnet.systems._base import Symmetry, System
 from symnet.systems._helpers import nonnegative, positive, uniform
+from symnet.systems._point_mass import PointMasses
 from symnet.systems.oscillators import shift_generator
+from symnet.systems.system import Symmetry, System
 
 __all__ = ["Pendulum", "DoublePendulum"]
 
 
 @final
-class Pendulum(System):
+class Pendulum(PointMasses):
     """A simple pendulum, ``S = (1,)``: the angle ``theta`` from the downward vertical.
 
     ``L = 1/2 m l^2 thetadot^2 - m g l (1 - cos theta)``, ``p = m l^2 thetadot``,
@@ -98,35 +99,10 @@ class Pendulum(System):
         """``V = m g l (1 - cos theta)``, shape ``(B,)``."""
         return (self.m * self.g * self.l * (1.0 - torch.cos(q))).sum(-1)
 
-    def lagrangian(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``L = 1/2 m l^2 thetadot^2 - V``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return (0.5 * self.inertia * qdot * qdot).sum(-1) - self.potential(q)
-
     def acceleration(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``thetaddot = -(g / l) sin theta``, shape ``(B, 1)``."""
         self.check_state(q, qdot)
         return -(self.g / self.l) * torch.sin(q)
-
-    def momentum(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``p = m l^2 thetadot``, shape ``(B, 1)``."""
-        self.check_state(q, qdot)
-        return self.inertia * qdot
-
-    def velocity(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``thetadot = p / (m l^2)``, shape ``(B, 1)``."""
-        self.check_state(q, p, ("q", "p"))
-        return p / self.inertia
-
-    def hamiltonian(self, q: Tensor, p: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``H = p^2 / (2 m l^2) + V``, shape ``(B,)``."""
-        self.check_state(q, p, ("q", "p"))
-        return (0.5 * p * p / self.inertia).sum(-1) + self.potential(q)
-
-    def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
-        """``E = 1/2 m l^2 thetadot^2 + V``, shape ``(B,)``."""
-        self.check_state(q, qdot)
-        return (0.5 * self.inertia * qdot * qdot).sum(-1) + self.potential(q)
 
     @property
     def symmetries(self) -> list[Symmetry]:
@@ -138,14 +114,15 @@ class Pendulum(System):
         """``[Generator("angle_shift")]`` when ``g != 0``."""
         return [shift_generator("angle_shift")] if self.g != 0 else []
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 1)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        r = uniform((n, 1), *self.radius, generator)
-        a = uniform((n, 1), 0.0, 2.0 * math.pi, generator)
+        r = uniform((n, 1), *self.radius, rng)
+        a = uniform((n, 1), 0.0, 2.0 * math.pi, rng)
         return r * torch.cos(a), r * torch.sin(a) / self.inertia
+
+    def mass(self, x: Tensor) -> float:
+        """The moment of inertia ``m l^2`` (``p = m l^2 thetadot``)."""
+        return self.inertia
 
 
 @final
@@ -179,7 +156,7 @@ class DoublePendulum(System):
     -----
     :meth:`sample_states`: angles ``~ U[0, 2 pi)`` and angular velocities
     ``~ U[-10, 10]`` (for ``velocity_range = 10``), independent: the
-    training distribution of Cranmer et al. (2020), REFERENCES.md section 5.
+    training distribution of Cranmer et al. (2020).
 
     With ``g == 0`` the shift of both angles (``xi = (1, 1)``, charge
     ``p1 + p2``, the total angular momentum) is a symmetry; otherwise it is
@@ -304,14 +281,11 @@ class DoublePendulum(System):
         """:meth:`angle_shift` when ``g != 0``, and :meth:`theta1_shift`."""
         return ([self.angle_shift()] if self.g != 0 else []) + [self.theta1_shift()]
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states of shape ``(n, 2)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        q = uniform((n, 2), 0.0, 2.0 * math.pi, generator)
+        q = uniform((n, 2), 0.0, 2.0 * math.pi, rng)
         v = self.velocity_range
-        return q, uniform((n, 2), -v, v, generator)
+        return q, uniform((n, 2), -v, v, rng)
 
 
 _E1 = torch.tensor([1.0, 0.0], dtype=torch.float64)

@@ -1,7 +1,7 @@
 """Particles joined by ideal springs: :class:`TwoBodySpring` and :class:`NBodySprings`.
 
 ``L = sum_i 1/2 m_i |v_i|^2 - sum_{pairs} 1/2 k (|x_i - x_j| - l0)^2``
-(Goldstein, ch. 1; REFERENCES.md section 4, row 1). Exact symmetries:
+(Goldstein, ch. 1; ``docs/theory.md``, "Ground-truth systems"). Exact symmetries:
 translations (charge: total momentum P), rotations (angular momentum), time
 shifts (energy) and Galilean boosts (``K = P t - sum_i m_i x_i``);
 permutations too when the masses are equal.
@@ -86,19 +86,16 @@ class TwoBodySpring(_Springs):
             "dim": self.dim,
         }
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states ``(q, qdot)`` of shape ``(n, 2, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        com = normal((n, self.dim), 0.5, generator)
-        length = uniform((n, 1), 0.5, 1.5, generator) * (self.l0 if self.l0 > 0 else 1.0)
-        sep = unit_vectors(n, self.dim, generator) * length
+        com = normal((n, self.dim), 0.5, rng)
+        length = uniform((n, 1), 0.5, 1.5, rng) * (self.l0 if self.l0 > 0 else 1.0)
+        sep = unit_vectors(n, self.dim, rng) * length
         m1, m2 = self.masses[0], self.masses[1]
         x1 = com + m2 / (m1 + m2) * sep
         x2 = com - m1 / (m1 + m2) * sep
         q = torch.stack([x1, x2], dim=1)
-        return q, normal((n, 2, self.dim), 0.5, generator)
+        return q, normal((n, 2, self.dim), 0.5, rng)
 
 
 @final
@@ -149,10 +146,7 @@ class NBodySprings(_Springs):
     def _params(self) -> dict[str, Any]:
         return {"N": self.N, "dim": self.dim, "k": self.k, "l0": self.l0, "masses": self.masses}
 
-    def sample_states(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """``n`` states ``(q, qdot)`` of shape ``(n, N, dim)``; distribution in the class notes."""
-        n = self.check_count(n, generator)
-        q = normal((n, self.N, self.dim), 1.0, generator)
-        return q, normal((n, self.N, self.dim), 0.5, generator)
+        q = normal((n, self.N, self.dim), 1.0, rng)
+        return q, normal((n, self.N, self.dim), 0.5, rng)

@@ -15,7 +15,7 @@ element or generator on failure. The error formulas are documented in
 generator's charge is ``conserved``.
 
 The pytest plugin :mod:`symnet.testing.plugin` (loaded automatically) adds
-the opt-in fixtures ``symnet_generator`` (seeded by ``--symnet-seed``) and
+the opt-in fixtures ``symnet_rng`` (seeded by ``--symnet-seed``) and
 ``symnet_tolerances``.
 
 Examples
@@ -39,19 +39,29 @@ fn is not invariant under Translation(3) x Rotation(3) x Permutation()
 
 from __future__ import annotations
 
-from symnet.testing._report import CheckResult, SymmetryAssertionError, SymmetryReport
-from symnet.testing._tolerances import TOLERANCES, Tolerance
+from typing import Any
+
+from symnet.testing._tolerances import TOLERANCES, DtypeTolerance
 from symnet.testing.conserved import ConservationAssertionError, assert_conserved
 from symnet.testing.equivariance import assert_equivariant, assert_invariant
+from symnet.testing.report import CheckResult, SymmetryAssertionError, SymmetryReport
 
 __all__ = [
     "TOLERANCES",
     "CheckResult",
     "ConservationAssertionError",
+    "DtypeTolerance",
     "SymmetryAssertionError",
     "SymmetryReport",
-    "Tolerance",
     "assert_conserved",
     "assert_equivariant",
     "assert_invariant",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    from symnet._deprecation import renamed_attribute
+
+    return renamed_attribute(
+        "symnet.testing", name, {"Tolerance": ("DtypeTolerance", DtypeTolerance)}
+    )

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.func import jvp
 
-from symnet.groups import Element, Group, Kind, Permutation, take_element
+from symnet.groups import Element, Group, take_element
 from symnet.testing._inputs import Prepared, output_names
-from symnet.testing._report import CheckResult
-from symnet.testing._tolerances import Tolerance
+from symnet.testing._tolerances import DtypeTolerance
+from symnet.testing.report import CheckResult
 
-__all__ = ["check_elements", "check_generators"]
+__all__ = [
+    "check_elements",
+    "check_generators",
+    "e3nn_hint",
+    "first_call",
+    "nothing_checked",
+]
 
 #: Number of Gaussian probes estimating the size of the Lie derivative's terms.
 N_PROBES = 2
@@ -30,23 +37,8 @@ def _to(g: Element, device: torch.device) -> Element:
     return g.to(device)
 
 
-def _act_output(group: Group, g: Element, y: Tensor, kind: Kind, prep: Prepared) -> Tensor:
-    """Act on an output; permutations skip a particle axis of another length than N."""
-    N = prep.config_shape[0]
-    if kind.particle_axis and y.shape[-2] != N:
-        if isinstance(group, Permutation):
-            return y.clone()
-        if isinstance(g, tuple):
-            shape = (int(y.shape[-2]), prep.config_shape[1])
-            g = tuple(
-                f.identity(1, shape).to(gi.device) if isinstance(f, Permutation) else gi
-                for f, gi in zip(group.factors, g, strict=True)
-            )
-    return group.act(g, y, kind, t=prep.t)
-
-
 def _row(
-    check: str, name: str, output: str, diff: Tensor, scale: Tensor, tol: Tolerance
+    check: str, name: str, output: str, diff: Tensor, scale: Tensor, tol: DtypeTolerance
 ) -> CheckResult:
     d, s = float(diff), float(scale)
     if not (math.isfinite(d) and math.isfinite(s)):
@@ -69,8 +61,8 @@ def check_elements(
     y0: tuple[Tensor, ...],
     out_kinds: tuple | None,
     n_samples: int,
-    gen: torch.Generator,
-    tol: Tolerance,
+    rng: torch.Generator,
+    tol: DtypeTolerance,
 ) -> list[CheckResult]:
     """Rows for ``n_samples`` random elements and every discrete generator, each output.
 
@@ -80,7 +72,7 @@ def check_elements(
     device = prep.inputs[0].device
     elements: list[tuple[str, str, Element]] = []
     if n_samples > 0:
-        batch = group.sample(n_samples, prep.config_shape, generator=gen)
+        batch = group.sample(n_samples, prep.config_shape, rng=rng)
         elements += [
             ("sample", f"sample {k}", take_element(batch, k, device)) for k in range(n_samples)
         ]
@@ -98,7 +90,11 @@ def check_elements(
                 f"fn returned {len(lhs)} outputs at transformed inputs, {len(y0)} before"
             )
         for j, (a, y) in enumerate(zip(lhs, y0, strict=True)):
-            b = y if out_kinds is None else _act_output(group, g, y, out_kinds[j], prep)
+            b = (
+                y
+                if out_kinds is None
+                else group.act_output(g, y, out_kinds[j], prep.config_shape, t=prep.t)
+            )
             if a.shape != b.shape:
                 raise ValueError(
                     f"fn output {names[j]} changed shape under {ename}: {tuple(a.shape)} vs "
@@ -116,8 +112,8 @@ def check_generators(
     prep: Prepared,
     y0: tuple[Tensor, ...],
     out_kinds: tuple | None,
-    gen: torch.Generator,
-    tol: Tolerance,
+    rng: torch.Generator,
+    tol: DtypeTolerance,
     fn_name: str,
 ) -> list[CheckResult]:
     """Rows for every Lie algebra generator and output: ``J v - dy`` over the terms' size.
@@ -128,16 +124,16 @@ def check_generators(
     """
     names = output_names(len(y0))
     rows = []
-    for gname in group.generator_names():
+    for gen_x in group.generators(prep.config_shape):
         v = tuple(
-            group.act_infinitesimal(gname, x, k, t=prep.t)
+            group.act_infinitesimal(gen_x, x, k, t=prep.t)
             for x, k in zip(prep.inputs, prep.kinds, strict=True)
         )
         y, Jv = _jvp(call, prep.inputs, v, fn_name)
         probes = []
         for _ in range(N_PROBES):
             z = tuple(
-                torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device) for x in prep.inputs
+                torch.randn(x.shape, generator=rng, dtype=x.dtype).to(x.device) for x in prep.inputs
             )
             probes.append(
                 _jvp(
@@ -148,11 +144,11 @@ def check_generators(
             if out_kinds is None:
                 dy = torch.zeros_like(y[j])
             else:
-                dy = group.act_infinitesimal(gname, y[j].detach(), out_kinds[j], t=prep.t)
+                dy = group.act_infinitesimal(gen_x, y[j].detach(), out_kinds[j], t=prep.t)
             residual = Jv[j].detach() - dy
             terms = torch.stack([p[j].detach() for p in probes]).pow(2).mean(0).sqrt()
             scale = _amax(dy) + _amax(terms)
-            rows.append(_row("generator", gname, names[j], _amax(residual), scale, tol))
+            rows.append(_row("generator", gen_x.name, names[j], _amax(residual), scale, tol))
     return rows
 
 
@@ -168,4 +164,64 @@ def _jvp(
         raise RuntimeError(
             f"the Lie derivative of {fn_name} needs forward-mode AD (torch.func.jvp), which "
             f"failed: {err}. Pass check_generators=False to test finite elements only."
+        ) from err
+
+
+_E3NN_HINT = (
+    "fn contains e3nn modules with float32 buffers; e3nn builds its Clebsch-Gordan "
+    "coefficients in torch's default dtype, accurate to about 1e-7 even after .double(). "
+    "Build the module under symnet.groups.utils.default_dtype(torch.float64) for a "
+    "float64 check, or check with dtype=torch.float32."
+)
+
+
+def e3nn_hint(fn: Any, dtype: torch.dtype) -> str:
+    """The e3nn remedy when ``fn`` holds e3nn modules with float32 buffers (float64 check)."""
+    if dtype != torch.float64 or not isinstance(fn, nn.Module):
+        return ""
+    has_e3nn = any(type(m).__module__.startswith("e3nn") for m in fn.modules())
+    low = any(b.is_floating_point() and b.dtype != torch.float64 for b in fn.buffers())
+    return _E3NN_HINT if has_e3nn and low else ""
+
+
+def nothing_checked(
+    group: Group, prep: Any, n_samples: int, check_generators: bool, check_elements: bool
+) -> str:
+    """Why a check produced no rows (an empty check is an error, not a pass)."""
+    reasons, remedies = [], []
+    if check_elements:
+        reasons.append(
+            f"n_samples={n_samples} random elements and {group!r} has no discrete generators"
+        )
+        remedies.append("pass n_samples >= 1")
+    else:
+        reasons.append("check_elements=False")
+        remedies.append("enable check_elements")
+    if check_generators:
+        reasons.append(f"{group!r} has no Lie algebra generators")
+    else:
+        reasons.append("check_generators=False")
+        remedies.append("enable check_generators")
+    return (
+        f"nothing was checked: {'; '.join(reasons)}. An empty check tests nothing: "
+        f"{' or '.join(remedies)}"
+    )
+
+
+def first_call(call: Any, prep: Any, name: str, dtype: torch.dtype) -> tuple[Tensor, ...]:
+    """``fn`` at the untransformed inputs; a dtype error is explained, naming the remedy."""
+    try:
+        return call(*prep.inputs)
+    except RuntimeError as err:
+        text = str(err).lower()
+        if "dtype" not in text and not ("double" in text and "float" in text):
+            raise
+        other = "torch.float32" if dtype == torch.float64 else "torch.float64"
+        raise TypeError(
+            f"{name} failed on the {dtype} inputs of the check with a dtype mismatch ({err}). "
+            f"The check casts the inputs, and a module's parameters and buffers, to {dtype}; a "
+            f"tensor held elsewhere (a plain attribute, a closure, a global) keeps its dtype: "
+            f"register it as a buffer, create it in the input's dtype (x.new_tensor(...), "
+            f"dtype=x.dtype), or run the check in that tensor's dtype (e.g. "
+            f"dtype={other})"
         ) from err

@@ -16,12 +16,13 @@ from torch import Tensor
 
 from symnet._util import check_finite, check_tensor, format_shape
 from symnet.groups import Group, Kind, as_kind
-from symnet.groups._kinds import _is_irreps, check_layout
-from symnet.groups.rotation import Rotation
+from symnet.groups.kinds import _is_irreps, check_layout
+from symnet.groups.reps import Rep
 
 __all__ = ["Prepared", "prepare", "parse_kinds", "check_outputs", "as_outputs"]
 
 _PARTICLE_VECTOR = ("point", "vector")
+_TIME = Kind("time")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Prepared:
 
 
 def _is_single_kind(kinds: Any) -> bool:
-    return isinstance(kinds, (str, Kind)) or _is_irreps(kinds)
+    return isinstance(kinds, (str, Kind, Rep)) or _is_irreps(kinds)
 
 
 def parse_kinds(kinds: Any, n: int, name: str, what: str) -> tuple[Kind, ...]:
@@ -92,13 +93,12 @@ def _as_tensors(inputs: Any) -> tuple[Tensor, ...]:
 
 
 def _check_kind_for_group(kind: Kind, group: Group, name: str) -> None:
-    if kind.name != "irreps":
-        return
     for f in group.factors:
-        if isinstance(f, Rotation) and f.dim != 3:
+        if not f.supports_kind(kind):
+            need = "e3nn irreps need Rotation(3) and " if kind.name == "irreps" else ""
             raise ValueError(
-                f"{name} has kind {kind}, but e3nn irreps need Rotation(3) and the group "
-                f"{group!r} contains {f!r}"
+                f"{name} has kind {kind}, but {need}the group {group!r} contains {f!r}, "
+                f"which cannot act on it"
             )
 
 
@@ -113,11 +113,17 @@ def _check_against_group(x: Tensor, kind: Kind, group: Group, name: str) -> None
         )
 
 
-def _config_shape(group: Group, xs: Sequence[Tensor], kinds: Sequence[Kind]) -> tuple[int, ...]:
+def _config_shape(
+    group: Group, xs: Sequence[Tensor], kinds: Sequence[Kind], more: Sequence[Kind] = ()
+) -> tuple[int, ...]:
     """``(N, d)``: N from the first particle-axis input, d from the group or the first point."""
     first_pv = next((x for x, k in zip(xs, kinds, strict=True) if k.name in _PARTICLE_VECTOR), None)
     first_p = next((x for x, k in zip(xs, kinds, strict=True) if k.particle_axis), None)
     N = int(first_pv.shape[-2]) if first_pv is not None else None
+    if N is None:
+        # a representation with permutation parts fixes N (PermRep(G, N) * Vector(G))
+        reps = [k.rep for k in (*kinds, *more) if k.name == "rep" and k.rep.particles()]
+        N = reps[0].particles() if reps else None
     if N is None:
         N = int(first_p.shape[-2]) if first_p is not None else 1
     if group.dim is not None:
@@ -172,7 +178,13 @@ def _check_not_empty(xs: Sequence[Tensor], kinds: Sequence[Kind], names: Sequenc
 
 
 def prepare(
-    group: Group, inputs: Any, kinds: Any, dtype: torch.dtype, t: Any, kinds_name: str
+    group: Group,
+    inputs: Any,
+    kinds: Any,
+    dtype: torch.dtype,
+    t: Any,
+    kinds_name: str,
+    out_kinds: Sequence[Kind] | None = None,
 ) -> Prepared:
     """Validate ``inputs`` against ``kinds`` and ``group``; cast copies to ``dtype``.
 
@@ -210,7 +222,7 @@ def prepare(
         raise ValueError(
             f"inputs with a particle axis (-2) disagree on the number of particles N: {shapes}"
         )
-    config = _config_shape(group, xs, ks)
+    config = _config_shape(group, xs, ks, out_kinds or ())
     try:
         group.check_config(config)
     except ValueError as err:
@@ -220,9 +232,7 @@ def prepare(
     device = xs[0].device
     cast = tuple(x.detach().to(dtype=dtype, device=device, copy=True) for x in xs)
     if t is None:
-        t_in = next(
-            (x for x, k in zip(cast, ks, strict=True) if k.name == "time" and x.dim() == 1), None
-        )
+        t_in = next((x for x, k in zip(cast, ks, strict=True) if k == _TIME and x.dim() == 1), None)
         time = None if t_in is None else t_in.clone()
     else:
         time = _prepare_time(t, batch, dtype, device)

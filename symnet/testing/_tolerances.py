@@ -14,15 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import torch
 
-__all__ = ["Tolerance", "TOLERANCES", "resolve_tolerance"]
+__all__ = ["DtypeTolerance", "TOLERANCES", "resolve_tolerance"]
 
 
 @dataclass(frozen=True)
-class Tolerance:
-    """Relative and absolute tolerance of one dtype.
+class DtypeTolerance:
+    """Relative and absolute tolerance of the symmetry assertions for one dtype.
+
+    (Not the verdict thresholds of the Noether checker,
+    ``symnet.noether.VerdictThresholds``.)
 
     Parameters
     ----------
@@ -40,16 +44,16 @@ class Tolerance:
         return f"rtol={self.rtol:.0e}" + (f", atol={self.atol:.0e}" if self.atol else "")
 
 
-#: dtype -> :class:`Tolerance`: float64 ``rtol=1e-9``, float32 ``rtol=1e-4``; ``atol=0``.
-TOLERANCES: MappingProxyType[torch.dtype, Tolerance] = MappingProxyType(
+#: dtype -> :class:`DtypeTolerance`: float64 ``rtol=1e-9``, float32 ``rtol=1e-4``; ``atol=0``.
+TOLERANCES: MappingProxyType[torch.dtype, DtypeTolerance] = MappingProxyType(
     {
-        torch.float64: Tolerance(rtol=1e-9),
-        torch.float32: Tolerance(rtol=1e-4),
+        torch.float64: DtypeTolerance(rtol=1e-9),
+        torch.float32: DtypeTolerance(rtol=1e-4),
     }
 )
 
 
-def resolve_tolerance(dtype: torch.dtype, rtol: float | None, atol: float | None) -> Tolerance:
+def resolve_tolerance(dtype: torch.dtype, rtol: float | None, atol: float | None) -> DtypeTolerance:
     """The tolerance in effect: ``TOLERANCES[dtype]`` overridden by ``rtol`` / ``atol``.
 
     Raises
@@ -64,7 +68,7 @@ def resolve_tolerance(dtype: torch.dtype, rtol: float | None, atol: float | None
         raise ValueError(
             f"dtype {dtype} has no default tolerance (known: {known}); pass rtol= explicitly"
         )
-    tol = Tolerance(
+    tol = DtypeTolerance(
         rtol=float(rtol) if rtol is not None else base.rtol,  # type: ignore[union-attr]
         atol=float(atol) if atol is not None else (base.atol if base is not None else 0.0),
     )
@@ -72,3 +76,11 @@ def resolve_tolerance(dtype: torch.dtype, rtol: float | None, atol: float | None
         if not (value >= 0.0 and value < float("inf")):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return tol
+
+
+def __getattr__(name: str) -> Any:
+    from symnet._deprecation import renamed_attribute
+
+    return renamed_attribute(
+        "symnet.testing", name, {"Tolerance": ("DtypeTolerance", DtypeTolerance)}
+    )

@@ -2,7 +2,7 @@
 
 A thin wrapper around :func:`symnet.noether.check` for tests: it runs the
 Noether checker (invariance, charge drift at two step sizes, balance law) and
-raises an ``AssertionError`` unless every generator of the group comes out
+raises an ``AssertionError`` unless every generator of the symmetries comes out
 ``conserved``. ``broken`` and ``inconclusive`` both fail: a test that wants
 to show that a symmetry is broken calls :func:`symnet.noether.check` and
 inspects ``report.verdicts`` instead.
@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
+from symnet._deprecation import MISSING, renamed_argument
+
 if TYPE_CHECKING:
-    from symnet.noether import NoetherReport, Tolerances
+    from symnet.noether import NoetherReport, VerdictThresholds
 
 __all__ = ["ConservationAssertionError", "assert_conserved"]
 
@@ -45,18 +47,20 @@ def _name(fn: Callable) -> str:
 
 def assert_conserved(
     L: Callable,
-    group: Any,
-    q0: Tensor,
-    qdot0: Tensor,
+    symmetries: Any = None,
+    q0: Tensor | None = None,
+    qdot0: Tensor | None = None,
     *,
     dt: float = 0.01,
     steps: int = 100,
     method: str = "rk4",
-    tolerances: Tolerances | None = None,
+    thresholds: VerdictThresholds | None = None,
     field: Callable | None = None,
+    group: Any = MISSING,
+    tolerances: Any = MISSING,
     **check_kwargs: Any,
 ) -> NoetherReport:
-    """Assert that every generator of ``group`` is a conserved symmetry of ``L``.
+    """Assert that every generator of ``symmetries`` is a conserved symmetry of ``L``.
 
     Runs :func:`symnet.noether.check` and passes only when every verdict is
     ``conserved``: the invariance error is at round-off and the Noether
@@ -69,26 +73,28 @@ def assert_conserved(
     L : callable or nn.Module
         ``L(q, qdot)`` or ``L(q, qdot, t)`` returning shape ``(B,)``; evaluated
         in float64 on a cast copy (the module is not modified).
-    group : Group, Generator, str or a list of them
+    symmetries : Group, Generator, str or a list of them
         The symmetries to check (``Translation(3) * Rotation(3) * TimeShift()``,
-        ``"rotation"``, a custom :class:`~symnet.groups.Generator`, ...).
+        ``"rotation"``, a custom :class:`~symnet.groups.Generator`, ...), as
+        for :func:`symnet.noether.check`; ``group=`` is the deprecated name.
     q0, qdot0 : Tensor
         Initial states, shape ``(B, *S)`` (``S = (N, d)`` for particle groups);
-        not modified.
+        not modified (required).
     dt : float
         Step of the coarse rollout; the checker also integrates at ``dt / 2``.
     steps : int
         Steps of the coarse rollout, ``>= 2``.
     method : str
         Integrator of :func:`symnet.mechanics.rollout`.
-    tolerances : Tolerances, optional
-        Verdict thresholds (:class:`symnet.noether.Tolerances`).
+    thresholds : VerdictThresholds, optional
+        Verdict thresholds (:class:`symnet.noether.VerdictThresholds`);
+        ``tolerances=`` is the deprecated name.
     field : callable, optional
         Closed-form dynamics ``qddot = f(q, qdot, t)`` of shape ``(B, *S)``;
         default: the Euler-Lagrange equations of ``L`` by autodiff.
     **check_kwargs
         Passed on to :func:`symnet.noether.check` (``t0``, ``masses``,
-        ``n_elements``, ``seed``, ``chunk_size``, ...). A boost given by name
+        ``n_elements``, ``rng``, ``chunk_size``, ...). A boost given by name
         without ``masses`` reads them from ``L``'s kinetic Hessian (or asks
         for them); states at rest (``qdot0 = 0``) are valid.
 
@@ -119,8 +125,8 @@ def assert_conserved(
     ...     return 0.5 * (v**2).sum((-1, -2))
     >>> gen = torch.Generator().manual_seed(0)
     >>> q = torch.randn(3, 1, 2, dtype=torch.float64, generator=gen)
-    >>> group = Translation(2) * Rotation(2) * TimeShift()
-    >>> report = assert_conserved(L, group, q, q, dt=0.05, steps=10)
+    >>> symmetries = Translation(2) * Rotation(2) * TimeShift()
+    >>> report = assert_conserved(L, symmetries, q, q, dt=0.05, steps=10)
     >>> report.verdicts["rotation"]
     'conserved'
     >>> def V(q, v):  # an external field along x breaks translation_x
@@ -133,21 +139,27 @@ def assert_conserved(
     """
     from symnet.noether import check
 
+    where = "symnet.testing.assert_conserved"
+    symmetries = renamed_argument("group", "symmetries", group, symmetries, where=where)
+    thresholds = renamed_argument("tolerances", "thresholds", tolerances, thresholds, where=where)
+    for value, name in ((symmetries, "symmetries"), (q0, "q0"), (qdot0, "qdot0")):
+        if value is None:
+            raise TypeError(f"{where}() missing required argument: {name!r}")
     report = check(
         L,
-        group,
+        symmetries,
         q0,
         qdot0,
         dt=dt,
         steps=steps,
         method=method,
-        tolerances=tolerances,
+        thresholds=thresholds,
         field=field,
         **check_kwargs,
     )
     failing = [r for r in report.rows if r.verdict != "conserved"]
     if failing:
-        lines = [f"{_name(L)} does not conserve every charge of {group!r}:"]
+        lines = [f"{_name(L)} does not conserve every charge of {symmetries!r}:"]
         lines += [f"  {r.generator} ({r.charge}): {r.verdict} - {r.reason}" for r in failing]
         lines += ["", str(report)]
         raise ConservationAssertionError("\n".join(lines), report)

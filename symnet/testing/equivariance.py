@@ -24,7 +24,7 @@ invariant ``fn``) is not divided by zero::
     error = max|R| / scale,   scale = max|dy| + max_j sqrt(mean_p (J (v * z_p))_j^2)
 
 with two Gaussian probes ``z_p`` (entries ``N(0, 1)``, drawn from the check's
-generator). ``sqrt(mean_p (J (v * z_p))_j^2)`` estimates ``sqrt(sum_m (J_jm
+``rng``). ``sqrt(mean_p (J (v * z_p))_j^2)`` estimates ``sqrt(sum_m (J_jm
 v_m)^2)``, the magnitude of the individual input contributions ``J_jm v_m``
 before they cancel, like the ``|dL/dq| |xi|`` normalisation of the Noether
 invariance error. Both scales are homogeneous of degree one in ``fn`` and in
@@ -52,7 +52,7 @@ buffers accurate only to about 1e-7 (relative errors of 1e-10 to 1e-7 after
 ``.double()``, depending on the irreps), so a float64 check of such a module
 fails at ``rtol=1e-9``. Build the module in float64 for a float64 check::
 
-    from symnet.groups.rotation import default_dtype
+    from symnet.groups.utils import default_dtype
 
     with default_dtype(torch.float64):
         tp = o3.FullyConnectedTensorProduct("1o", "1o", "0e + 1e + 2e")
@@ -69,8 +69,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from symnet._deprecation import MISSING, renamed_argument
+from symnet._rng import as_generator
 from symnet._util import cast_callable
-from symnet.groups import Group
+from symnet.groups import Generator, Group, as_group
 from symnet.testing import _engine
 from symnet.testing._inputs import (
     _is_single_kind,
@@ -79,34 +81,28 @@ from symnet.testing._inputs import (
     parse_kinds,
     prepare,
 )
-from symnet.testing._report import SymmetryAssertionError, SymmetryReport
 from symnet.testing._tolerances import resolve_tolerance
+from symnet.testing.report import SymmetryAssertionError, SymmetryReport
 
 __all__ = ["assert_invariant", "assert_equivariant"]
-
-_E3NN_HINT = (
-    "fn contains e3nn modules with float32 buffers; e3nn builds its Clebsch-Gordan "
-    "coefficients in torch's default dtype, accurate to about 1e-7 even after .double(). "
-    "Build the module under symnet.groups.rotation.default_dtype(torch.float64) for a "
-    "float64 check, or check with dtype=torch.float32."
-)
 
 
 def assert_invariant(
     fn: Callable[..., Any],
-    group: Group,
+    group: Group | Generator,
     inputs: Tensor | tuple[Tensor, ...],
     kinds: Any,
     *,
     n_samples: int = 8,
-    generator: torch.Generator | None = None,
-    seed: int = 0,
+    rng: int | torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
     atol: float | None = None,
     rtol: float | None = None,
     t: Tensor | float | None = None,
     check_generators: bool = True,
     check_elements: bool = True,
+    generator: Any = MISSING,
+    seed: Any = MISSING,
 ) -> SymmetryReport:
     """Assert ``fn(g.x) == fn(x)`` for group elements and ``L_X fn = 0`` for generators.
 
@@ -119,8 +115,10 @@ def assert_invariant(
         mode is kept (call ``.eval()`` first if it uses dropout). ``fn``
         gets fresh copies of its inputs on every call, so writing into them
         changes nothing outside.
-    group : Group
-        E.g. ``Translation(3) * Rotation(3) * Permutation()``.
+    group : Group or Generator
+        E.g. ``Translation(3) * Rotation(3) * Permutation()``; a single
+        :class:`~symnet.groups.Generator` is checked as its one-parameter
+        group (:class:`~symnet.groups.OneParameterGroup`).
     inputs : Tensor or tuple of Tensor
         Each of shape ``(B, ...)`` laid out as its kind requires: points and
         vectors ``(B, ..., N, d)``, per-particle scalars ``(B, ..., N, C)``,
@@ -131,11 +129,9 @@ def assert_invariant(
         ``"time"``, a :class:`~symnet.groups.Kind`, or e3nn Irreps.
     n_samples : int
         Number of random group elements (each applied to the whole batch).
-    generator : torch.Generator, optional
-        Source of randomness for elements and probes; default a CPU generator
-        seeded with ``seed``.
-    seed : int
-        Seed used when ``generator`` is None.
+    rng : int or torch.Generator, optional
+        Source of randomness for elements and probes: a seed or a generator;
+        default seed 0.
     dtype : torch.dtype
         Dtype of the check (default float64, whatever the dtype of ``fn``).
     atol, rtol : float, optional
@@ -149,6 +145,8 @@ def assert_invariant(
         (needs ``fn`` to support forward-mode AD, ``torch.func.jvp``).
     check_elements : bool
         Check random finite elements and the discrete generators.
+    generator, seed
+        Deprecated names of ``rng``.
 
     Returns
     -------
@@ -186,8 +184,9 @@ def assert_invariant(
     >>> report.passed, sorted(report.generator_errors)[:2]
     (True, ['rotation_x', 'rotation_y'])
     """
+    rng = _rng(rng, generator, seed, "symnet.testing.assert_invariant")
     return _check(
-        fn, group, inputs, kinds, None, n_samples=n_samples, generator=generator, seed=seed,
+        fn, group, inputs, kinds, None, n_samples=n_samples, rng=rng,
         dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
         check_elements=check_elements,
     )  # fmt: skip
@@ -195,38 +194,47 @@ def assert_invariant(
 
 def assert_equivariant(
     fn: Callable[..., Any],
-    group: Group,
-    inputs: Tensor | tuple[Tensor, ...],
-    in_kinds: Any,
-    out_kinds: Any,
+    group: Any = None,
+    inputs: Tensor | tuple[Tensor, ...] | None = None,
+    in_kinds: Any = None,
+    out_kinds: Any = None,
     *,
     n_samples: int = 8,
-    generator: torch.Generator | None = None,
-    seed: int = 0,
+    rng: int | torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
     atol: float | None = None,
     rtol: float | None = None,
     t: Tensor | float | None = None,
     check_generators: bool = True,
     check_elements: bool = True,
+    generator: Any = MISSING,
+    seed: Any = MISSING,
 ) -> SymmetryReport:
     """Assert ``fn(g.x) == g.fn(x)`` for group elements and ``L_X fn = X.fn`` for generators.
+
+    A symnet layer declares its ``group``, ``in_kinds`` and ``out_kinds``, so
+    ``assert_equivariant(layer, inputs)`` is the whole test; arguments given
+    explicitly override the declaration.
 
     Parameters
     ----------
     fn : callable
         ``fn(*inputs)`` returning a tensor or a tuple of tensors, one per
         entry of ``out_kinds``, each laid out as its kind requires.
-    group : Group
-        The group.
+    group : Group or Generator, optional
+        The group (a generator is checked as its one-parameter group).
+        Default: ``fn.group``.
     inputs : Tensor or tuple of Tensor
         Each of shape ``(B, ...)``, as for :func:`assert_invariant`.
-    in_kinds : kind or tuple of kinds
-        One per input.
-    out_kinds : kind or tuple of kinds
-        One per output: how the outputs transform.
-    n_samples, generator, seed, dtype, atol, rtol, t, check_generators, check_elements
+        ``assert_equivariant(layer, inputs)`` passes them second.
+    in_kinds : kind or tuple of kinds, optional
+        One per input. Default: ``fn.in_kinds``.
+    out_kinds : kind or tuple of kinds, optional
+        One per output: how the outputs transform. Default: ``fn.out_kinds``.
+    n_samples, rng, dtype, atol, rtol, t, check_generators, check_elements
         As for :func:`assert_invariant`; ``t`` is also used to act on outputs.
+    generator, seed
+        Deprecated names of ``rng``.
 
     Returns
     -------
@@ -257,13 +265,54 @@ def assert_equivariant(
     >>> lin = o3.Linear("1o", "1o")  # float32 weights: exact after casting
     >>> assert_equivariant(lin, Rotation(3), torch.randn(4, 3), "1o", "1o").passed
     True
+    >>> from symnet.nn import EGNN
+    >>> egnn = EGNN(in_features=2, hidden=8, out_features=2, n_layers=1)
+    >>> assert_equivariant(egnn, (torch.randn(3, 5, 2), torch.randn(3, 5, 3))).passed
+    True
     """
+    rng = _rng(rng, generator, seed, "symnet.testing.assert_equivariant")
+    if inputs is None and group is not None and not isinstance(group, (Group, Generator)):
+        inputs, group = group, None  # assert_equivariant(layer, inputs)
+    if inputs is None:
+        raise TypeError(
+            "assert_equivariant needs inputs: assert_equivariant(fn, group, inputs, ...)"
+        )
+    group = _declared(fn, "group", group)
+    in_kinds = _declared(fn, "in_kinds", in_kinds)
+    out_kinds = _declared(fn, "out_kinds", out_kinds)
     out = parse_kinds(out_kinds, _count_kinds(out_kinds), "out_kinds", "output")
     return _check(
-        fn, group, inputs, in_kinds, out, n_samples=n_samples, generator=generator, seed=seed,
+        fn, group, inputs, in_kinds, out, n_samples=n_samples, rng=rng,
         dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
         check_elements=check_elements,
     )  # fmt: skip
+
+
+def _rng(rng: Any, generator: Any, seed: Any, where: str) -> torch.Generator:
+    """``rng`` as a generator (default seed 0), accepting the deprecated ``generator``/``seed``."""
+    if (
+        generator is not MISSING
+        and generator is not None
+        and not isinstance(generator, torch.Generator)
+    ):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    rng = renamed_argument("generator", "rng", generator, rng, where=where)
+    rng = renamed_argument("seed", "rng", seed, rng, where=where)
+    return as_generator(rng, default=0, name="rng")  # type: ignore[return-value]
+
+
+def _declared(fn: Any, attr: str, given: Any) -> Any:
+    """An argument given explicitly, else what the layer ``fn`` declares as ``attr``."""
+    if given is not None:
+        return given
+    value = getattr(fn, attr, None)
+    if value is None:
+        raise TypeError(
+            f"assert_equivariant: {attr} is not given and {_fn_name(fn)} does not declare "
+            f"{attr} (symnet layers declare group, in_kinds and out_kinds); pass {attr}= "
+            f"explicitly"
+        )
+    return value
 
 
 def _count_kinds(kinds: Any) -> int:
@@ -281,26 +330,17 @@ def _fn_name(fn: Any) -> str:
     return "fn" if name == "<lambda>" else name
 
 
-def _validate(fn: Any, group: Any, n_samples: Any, dtype: Any, generator: Any) -> None:
+def _validate(fn: Any, group: Any, n_samples: Any, dtype: Any) -> None:
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if not isinstance(group, Group):
-        raise TypeError(f"group must be a symnet.groups.Group, got {type(group).__name__}")
+    if not isinstance(group, (Group, Generator)):
+        raise TypeError(
+            f"group must be a symnet.groups.Group or Generator, got {type(group).__name__}"
+        )
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
         raise ValueError(f"n_samples must be an int >= 0, got {n_samples!r}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-
-
-def _e3nn_hint(fn: Any, dtype: torch.dtype) -> str:
-    """The e3nn remedy when ``fn`` holds e3nn modules with float32 buffers (float64 check)."""
-    if dtype != torch.float64 or not isinstance(fn, nn.Module):
-        return ""
-    has_e3nn = any(type(m).__module__.startswith("e3nn") for m in fn.modules())
-    low = any(b.is_floating_point() and b.dtype != torch.float64 for b in fn.buffers())
-    return _E3NN_HINT if has_e3nn and low else ""
 
 
 # ------------------------------------------------------------------ the check
@@ -312,8 +352,7 @@ def _check(
     out_kinds: tuple | None,
     *,
     n_samples: int,
-    generator: torch.Generator | None,
-    seed: int,
+    rng: torch.Generator,
     dtype: torch.dtype,
     atol: float | None,
     rtol: float | None,
@@ -321,7 +360,8 @@ def _check(
     check_generators: bool,
     check_elements: bool,
 ) -> SymmetryReport:
-    _validate(fn, group, n_samples, dtype, generator)
+    _validate(fn, group, n_samples, dtype)
+    group = as_group(group)
     if not check_generators and not check_elements:
         raise ValueError(
             "check_generators=False and check_elements=False switch every check off: an empty "
@@ -329,71 +369,29 @@ def _check(
         )
     tol = resolve_tolerance(dtype, rtol, atol)
     kinds_name = "kinds" if out_kinds is None else "in_kinds"
-    prep = prepare(group, inputs, in_kinds, dtype, t, kinds_name)
+    prep = prepare(group, inputs, in_kinds, dtype, t, kinds_name, out_kinds)
     name = _fn_name(fn)
     call = call_as_tuple(cast_callable(fn, dtype), name)
-    y0 = _first_call(call, prep, name, dtype)
+    y0 = _engine.first_call(call, prep, name, dtype)
     check_outputs(y0, out_kinds, group, name, int(prep.inputs[0].shape[0]))
-    gen = generator if generator is not None else torch.Generator().manual_seed(int(seed))
     report = SymmetryReport(
         fn=name,
         group=repr(group),
         property="invariant" if out_kinds is None else "equivariant",
         dtype=dtype,
         tolerance=tol,
-        hint=_e3nn_hint(fn, dtype),
+        hint=_engine.e3nn_hint(fn, dtype),
     )
     if check_elements:
-        rows = _engine.check_elements(call, group, prep, y0, out_kinds, n_samples, gen, tol)
+        rows = _engine.check_elements(call, group, prep, y0, out_kinds, n_samples, rng, tol)
         report.results += rows
     if check_generators:
-        rows = _engine.check_generators(call, group, prep, y0, out_kinds, gen, tol, name)
+        rows = _engine.check_generators(call, group, prep, y0, out_kinds, rng, tol, name)
         report.results += rows
     if not report.results:
-        raise ValueError(_nothing_checked(group, prep, n_samples, check_generators, check_elements))
+        raise ValueError(
+            _engine.nothing_checked(group, prep, n_samples, check_generators, check_elements)
+        )
     if not report.passed:
         raise SymmetryAssertionError(report)
     return report
-
-
-def _nothing_checked(
-    group: Group, prep: Any, n_samples: int, check_generators: bool, check_elements: bool
-) -> str:
-    """Why a check produced no rows (an empty check is an error, not a pass)."""
-    reasons, remedies = [], []
-    if check_elements:
-        reasons.append(
-            f"n_samples={n_samples} random elements and {group!r} has no discrete generators"
-        )
-        remedies.append("pass n_samples >= 1")
-    else:
-        reasons.append("check_elements=False")
-        remedies.append("enable check_elements")
-    if check_generators:
-        reasons.append(f"{group!r} has no Lie algebra generators")
-    else:
-        reasons.append("check_generators=False")
-        remedies.append("enable check_generators")
-    return (
-        f"nothing was checked: {'; '.join(reasons)}. An empty check tests nothing: "
-        f"{' or '.join(remedies)}"
-    )
-
-
-def _first_call(call: Any, prep: Any, name: str, dtype: torch.dtype) -> tuple[Tensor, ...]:
-    """``fn`` at the untransformed inputs; a dtype error is explained, naming the remedy."""
-    try:
-        return call(*prep.inputs)
-    except RuntimeError as err:
-        text = str(err).lower()
-        if "dtype" not in text and not ("double" in text and "float" in text):
-            raise
-        other = "torch.float32" if dtype == torch.float64 else "torch.float64"
-        raise TypeError(
-            f"{name} failed on the {dtype} inputs of the check with a dtype mismatch ({err}). "
-            f"The check casts the inputs, and a module's parameters and buffers, to {dtype}; a "
-            f"tensor held elsewhere (a plain attribute, a closure, a global) keeps its dtype: "
-            f"register it as a buffer, create it in the input's dtype (x.new_tensor(...), "
-            f"dtype=x.dtype), or run the check in that tensor's dtype (e.g. "
-            f"dtype={other})"
-        ) from err

@@ -6,17 +6,19 @@ autouse fixtures, no hooks that change collection or test outcomes).
 
 Fixtures
 --------
-symnet_generator
+symnet_rng
     A ``torch.Generator`` seeded with ``--symnet-seed`` (default 0), fresh for
-    every test, to pass as ``generator=`` to :func:`symnet.testing.assert_invariant`
+    every test, to pass as ``rng=`` to :func:`symnet.testing.assert_invariant`
     and friends.
+symnet_generator
+    Deprecated name of ``symnet_rng``.
 symnet_tolerances
     The read-only tolerance table :data:`symnet.testing.TOLERANCES`.
 
 Options
 -------
 --symnet-seed=INT
-    Seed of ``symnet_generator`` (default 0).
+    Seed of ``symnet_rng`` (default 0).
 
 Examples
 --------
@@ -26,11 +28,9 @@ A test module using the fixtures::
     from symnet.testing import assert_invariant
 
 
-    def test_norm_is_rotation_invariant(symnet_generator):
-        x = torch.randn(4, 5, 3, generator=symnet_generator, dtype=torch.float64)
-        assert_invariant(
-            lambda v: (v**2).sum((-1, -2)), Rotation(3), x, "vector", generator=symnet_generator
-        )
+    def test_norm_is_rotation_invariant(symnet_rng):
+        x = torch.randn(4, 5, 3, generator=symnet_rng, dtype=torch.float64)
+        assert_invariant(lambda v: (v**2).sum((-1, -2)), Rotation(3), x, "vector", rng=symnet_rng)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["pytest_addoption", "symnet_generator", "symnet_tolerances"]
+__all__ = ["pytest_addoption", "symnet_generator", "symnet_rng", "symnet_tolerances"]
 
 _DEFAULT_SEED = 0
 
@@ -53,9 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         dest="symnet_seed",
-        help=f"seed of the symnet_generator fixture (default {_DEFAULT_SEED})",
+        help=f"seed of the symnet_rng fixture (default {_DEFAULT_SEED})",
     )
-    parser.addini("symnet_seed", f"seed of the symnet_generator fixture (default {_DEFAULT_SEED})")
+    parser.addini("symnet_seed", f"seed of the symnet_rng fixture (default {_DEFAULT_SEED})")
 
 
 def _seed(config: pytest.Config) -> int:
@@ -73,7 +73,7 @@ def _seed(config: pytest.Config) -> int:
 
 
 @pytest.fixture
-def symnet_generator(request: pytest.FixtureRequest) -> Any:
+def symnet_rng(request: pytest.FixtureRequest) -> Any:
     """A CPU ``torch.Generator`` seeded with ``--symnet-seed`` (default 0), new per test."""
     import torch
 
@@ -81,8 +81,23 @@ def symnet_generator(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
+def symnet_generator(request: pytest.FixtureRequest) -> Any:
+    """Deprecated name of the ``symnet_rng`` fixture."""
+    import warnings
+
+    import torch
+
+    warnings.warn(
+        "the symnet_generator fixture is deprecated, use symnet_rng instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return torch.Generator().manual_seed(_seed(request.config))
+
+
+@pytest.fixture
 def symnet_tolerances() -> Any:
-    """The tolerance table :data:`symnet.testing.TOLERANCES` (dtype -> Tolerance)."""
+    """The tolerance table :data:`symnet.testing.TOLERANCES` (dtype -> DtypeTolerance)."""
     from symnet.testing import TOLERANCES
 
     return TOLERANCES

@@ -3,7 +3,7 @@ import torch
 from e3nn import o3
 
 from symnet.groups import KIND_NAMES, Kind, Rotation, as_kind, irreps_kind
-from symnet.groups._kinds import check_layout
+from symnet.groups.kinds import check_layout
 
 
 def test_kind_names():

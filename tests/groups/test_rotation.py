@@ -253,6 +253,6 @@ def test_wigner_d_is_accurate_near_the_euler_pole() -> None:
     R = Rotation(3).exp("rotation_y", s, (1, 3))
     D = wigner_d(irreps, R)
     assert (D[:, :3, :3] - R).abs().max() < 1e-14  # 1o is the vector representation
-    g = Rotation(3).sample(4, (1, 3), generator=torch.Generator().manual_seed(0))
+    g = Rotation(3).sample(4, (1, 3), rng=torch.Generator().manual_seed(0))
     lhs, rhs = wigner_d(irreps, g @ R), wigner_d(irreps, g) @ D
     assert (lhs - rhs).abs().max() < 1e-13

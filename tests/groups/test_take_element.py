@@ -9,10 +9,10 @@ from symnet.groups import Permutation, Rotation, Translation, take_element
 
 def test_take_element_simple_and_product() -> None:
     S = (4, 3)
-    R = Rotation(3).sample(5, S, generator=torch.Generator().manual_seed(0))
+    R = Rotation(3).sample(5, S, rng=torch.Generator().manual_seed(0))
     assert torch.equal(take_element(R, 2), R[2:3])
     G = Translation(3) * Rotation(3) * Permutation()
-    g = G.sample(5, S, generator=torch.Generator().manual_seed(1))
+    g = G.sample(5, S, rng=torch.Generator().manual_seed(1))
     one = take_element(g, 3, "cpu")
     assert isinstance(one, tuple) and len(one) == 3
     for part, whole in zip(one, g, strict=True):

@@ -58,7 +58,7 @@ def test_chaos_floor_is_positive_and_grows_for_the_double_pendulum():
     sys = DoublePendulum()
     q0, v0 = sys.sample_states(6, torch.Generator().manual_seed(1))
     floor = chaos_floor(sys, q0, v0, dt=0.05, steps=200, eps=1e-8,
-                        generator=torch.Generator().manual_seed(2))  # fmt: skip
+                        rng=torch.Generator().manual_seed(2))  # fmt: skip
     assert floor.shape == (201, 6)
     assert bool((floor[0] > 0).all()) and float(floor[0].max()) < 1e-8
     assert float(floor[-1].mean()) > 100 * float(floor[0].mean())  # exponential growth

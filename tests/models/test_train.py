@@ -8,7 +8,18 @@ import pytest
 import torch
 
 import symnet.models as sm
-from symnet.models import HNN, LNN, Baseline, History, load_checkpoint, train
+from symnet.models import (
+    HNN,
+    LNN,
+    Baseline,
+    Checkpointing,
+    History,
+    Optimization,
+    Rollout,
+    Stopping,
+    load_checkpoint,
+    train,
+)
 from symnet.systems import DoublePendulum, MassSpring
 
 
@@ -16,8 +27,8 @@ from symnet.systems import DoublePendulum, MassSpring
 def spring():
     gen = torch.Generator().manual_seed(0)
     sys = MassSpring()
-    return sys.hnn_dataset(n_traj=6, points=10, generator=gen), sys.hnn_dataset(
-        n_traj=3, points=10, generator=gen
+    return sys.hnn_dataset(n_traj=6, points=10, rng=gen), sys.hnn_dataset(
+        n_traj=3, points=10, rng=gen
     )
 
 
@@ -28,7 +39,7 @@ def _hnn(seed=0):
 
 def test_same_seed_same_losses_other_seed_other_losses(spring):
     data, _ = spring
-    runs = [train(_hnn(), data, epochs=3, batch_size=16, seed=s, progress=False) for s in (1, 1, 2)]
+    runs = [train(_hnn(), data, epochs=3, batch_size=16, rng=s, progress=False) for s in (1, 1, 2)]
     assert runs[0].train_loss == runs[1].train_loss
     assert runs[0].train_loss != runs[2].train_loss
 
@@ -36,7 +47,15 @@ def test_same_seed_same_losses_other_seed_other_losses(spring):
 def test_validation_is_recorded_and_best_weights_restored(spring):
     data, val = spring
     model = _hnn()
-    hist = train(model, data, val_data=val, epochs=4, batch_size=16, lr=3e-3, progress=False)
+    hist = train(
+        model,
+        data,
+        val_data=val,
+        epochs=4,
+        batch_size=16,
+        progress=False,
+        optimization=Optimization(lr=3e-3),
+    )
     assert isinstance(hist, History) and hist.monitor == "val"
     assert len(hist.train_loss) == len(hist.val_loss) == 4
     assert hist.best_loss == min(hist.val_loss)
@@ -54,7 +73,15 @@ def test_validation_is_recorded_and_best_weights_restored(spring):
 def test_early_stopping(spring):
     data, val = spring
     # lr = 0: the loss never improves after the first epoch
-    hist = train(_hnn(), data, val_data=val, epochs=20, lr=0.0, patience=2, progress=False)
+    hist = train(
+        _hnn(),
+        data,
+        val_data=val,
+        epochs=20,
+        progress=False,
+        optimization=Optimization(lr=0.0),
+        stopping=Stopping(patience=2),
+    )
     assert hist.stopped_early and hist.epochs == 3 and hist.best_epoch == 1
 
 
@@ -68,12 +95,26 @@ def test_checkpoint_reload_and_resume(spring, tmp_path):
     data, val = spring
     path = tmp_path / "ckpt" / "hnn.pt"
     full = train(_hnn(), data, val_data=val, epochs=4, batch_size=16, progress=False)
-    first = train(_hnn(), data, val_data=val, epochs=2, batch_size=16, checkpoint=path,
-                  progress=False)  # fmt: skip
+    first = train(
+        _hnn(),
+        data,
+        val_data=val,
+        epochs=2,
+        batch_size=16,
+        progress=False,
+        checkpointing=Checkpointing(path),
+    )
     assert path.is_file() and first.epochs == 2
     resumed_model = _hnn(seed=5)  # other weights: the checkpoint overwrites them
-    resumed = train(resumed_model, data, val_data=val, epochs=4, batch_size=16, checkpoint=path,
-                    resume=True, progress=False)  # fmt: skip
+    resumed = train(
+        resumed_model,
+        data,
+        val_data=val,
+        epochs=4,
+        batch_size=16,
+        progress=False,
+        checkpointing=Checkpointing(path, resume=True),
+    )
     assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-6)
     assert resumed.val_loss == pytest.approx(full.val_loss, rel=1e-6)
     ck = load_checkpoint(path)  # rebuilt from the stored config
@@ -103,7 +144,15 @@ def test_custom_module_checkpoint_needs_the_model(tmp_path):
         return {"q": q, "qdot": v, "qddot": sys.acceleration(q, v)}
 
     path = tmp_path / "lnn.pt"
-    train(model, fresh, epochs=1, steps_per_epoch=2, batch_size=8, checkpoint=path, progress=False)
+    train(
+        model,
+        fresh,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=8,
+        progress=False,
+        checkpointing=Checkpointing(path),
+    )
     with pytest.raises(ValueError, match="custom module"):
         load_checkpoint(path)
     ck = load_checkpoint(path, LNN(_Custom(), config_shape=(2,)), which="last")
@@ -119,8 +168,17 @@ def test_acceleration_target_with_fresh_samples_and_l1_loss():
 
     torch.manual_seed(0)
     model = LNN(config_shape=(2,), hidden=32, structured=True)
-    hist = train(model, fresh, epochs=3, steps_per_epoch=10, batch_size=64, lr=3e-3, loss="l1",
-                 val_data=fresh, progress=False)  # fmt: skip
+    hist = train(
+        model,
+        fresh,
+        epochs=3,
+        steps_per_epoch=10,
+        batch_size=64,
+        loss="l1",
+        val_data=fresh,
+        progress=False,
+        optimization=Optimization(lr=3e-3),
+    )
     assert hist.steps == 30 and hist.loss == "l1" and len(hist.val_loss) == 3
     assert all(math.isfinite(x) for x in hist.train_loss)
     assert hist.train_loss[-1] < hist.train_loss[0]
@@ -129,12 +187,27 @@ def test_acceleration_target_with_fresh_samples_and_l1_loss():
 def test_rollout_target_trains_through_the_integrator(spring):
     data, _ = spring
     model = Baseline(config_shape=(1,), hidden=16, output="time_derivative")
-    hist = train(model, data, target="rollout", rollout_steps=3, epochs=3, batch_size=16,
-                 lr=3e-3, progress=False)  # fmt: skip
+    hist = train(
+        model,
+        data,
+        target="rollout",
+        epochs=3,
+        batch_size=16,
+        progress=False,
+        optimization=Optimization(lr=3e-3),
+        rollout=Rollout(steps=3),
+    )
     assert hist.target == "rollout" and hist.train_loss[-1] < hist.train_loss[0]
     lnn = LNN(config_shape=(1,), hidden=8, structured=True)
-    h2 = train(lnn, data, target="rollout", rollout_steps=2, epochs=1, batch_size=32,
-               progress=False)  # fmt: skip
+    h2 = train(
+        lnn,
+        data,
+        target="rollout",
+        epochs=1,
+        batch_size=32,
+        progress=False,
+        rollout=Rollout(steps=2),
+    )
     assert h2.steps == 2  # (10 - 2) windows x 6 trajectories = 48 samples, batches of 32
 
 
@@ -149,8 +222,8 @@ def test_bad_arguments(spring):
         train(model, data, loss="huber", progress=False)
     with pytest.raises(KeyError, match="qddot"):
         train(model, {"q": data.q, "qdot": data.qdot}, target="acceleration", progress=False)
-    with pytest.raises(ValueError, match="resume"):
-        train(model, data, resume=True, progress=False)
+    with pytest.raises(ValueError, match="resume"), pytest.warns(DeprecationWarning):
+        train(model, data, resume=True, progress=False)  # the deprecated flat keyword
     assert sm.train is train
 
 
@@ -172,7 +245,7 @@ def test_every_model_is_rebuilt_from_its_checkpoint(make, tmp_path):
     q, v = torch.randn(8, 3, 2, generator=gen), torch.randn(8, 3, 2, generator=gen)
     data = {"q": q, "qdot": v, "qddot": -q, "p": v, "dq_dt": v, "dp_dt": -q}
     path = tmp_path / "m.pt"
-    train(model, data, epochs=1, batch_size=4, checkpoint=path, progress=False)
+    train(model, data, epochs=1, batch_size=4, progress=False, checkpointing=Checkpointing(path))
     ck = load_checkpoint(path)
     assert type(ck.model) is type(model) and ck.model.config() == model.config()
     for a, b in zip(ck.model.state_dict().values(), model.state_dict().values(), strict=True):

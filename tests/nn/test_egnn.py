@@ -263,3 +263,19 @@ def test_docstring_examples_run():
         importlib.import_module("symnet.nn.egnn"), optionflags=doctest.ELLIPSIS
     )
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_layers_declare_their_symmetry() -> None:
+    """group, in_kinds and out_kinds are declared: assert_equivariant(layer, inputs)."""
+    h, x = torch.randn(2, 5, 4, dtype=torch.float64), torch.randn(2, 5, 3, dtype=torch.float64)
+    layer = _randomize(EGNNLayer(4, 8))
+    assert layer.group == _group(3) and layer.in_kinds == layer.out_kinds == KINDS
+    assert assert_equivariant(layer, (h, x), n_samples=2).passed
+    model = _randomize(EGNN(4, 8, 2, n_layers=1, update_velocity=True))
+    assert model.in_kinds == ("scalar", "point", "vector")
+    assert assert_equivariant(model, (h, x, torch.randn_like(x)), n_samples=2).passed
+    flat = _randomize(EGNNLayer(4, 8, dim=2))
+    assert flat.group == _group(2)
+    assert assert_equivariant(flat, (h, x[..., :2]), n_samples=2).passed
+    with pytest.raises(ValueError, match="dim"):
+        EGNN(4, 8, dim=1)

@@ -6,21 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from symnet.groups import Permutation, Rotation, Translation
+from symnet.groups import PermRep, Permutation, Rotation, Scalar, Translation, Vector
 from symnet.nn import (
     NULLSPACE_RTOL,
     EquivariantLinear,
-    PermRep,
-    Scalar,
-    Vector,
     clear_basis_cache,
     constraint_matrix,
     equivariant_basis,
 )
 from symnet.nn.equivariant_linear import _CACHE, _canonical
-from symnet.testing import assert_equivariant, assert_invariant
-
-from ._helpers import Reshaped, assert_not_rep_equivariant, assert_rep_equivariant
+from symnet.testing import assert_equivariant
 
 SN = Permutation()
 SO2, SO3 = Rotation(2), Rotation(3)
@@ -118,7 +113,7 @@ LAYER_CASES = [c for c in CASES if c[4] > 0 and c[0] not in ("SN: R^NxN -> R^NxN
 
 def _randomized(layer: EquivariantLinear, seed: int = 0) -> EquivariantLinear:
     gen = torch.Generator().manual_seed(seed)
-    layer.reset_parameters(gen)
+    layer.reset_parameters(rng=gen)
     if layer.bias_coeffs is not None:
         with torch.no_grad():
             layer.bias_coeffs.normal_(generator=gen)
@@ -129,68 +124,20 @@ def _randomized(layer: EquivariantLinear, seed: int = 0) -> EquivariantLinear:
 @pytest.mark.parametrize(
     ("name", "group", "rep_in", "rep_out", "dim"), LAYER_CASES, ids=[c[0] for c in LAYER_CASES]
 )
-def test_layer_is_equivariant_through_rep_matrices(name, group, rep_in, rep_out, dim, dtype):
+def test_layer_is_equivariant_in_one_line(name, group, rep_in, rep_out, dim, dtype):
+    """The layer declares group, in_kinds and out_kinds: the whole test is one call."""
     layer = _randomized(EquivariantLinear(group, rep_in, rep_out))
+    assert layer.group == group and layer.in_kinds == (rep_in,) and layer.out_kinds == (rep_out,)
     x = torch.randn(6, rep_in.dim, generator=torch.Generator().manual_seed(1))
-    assert_rep_equivariant(layer, group, rep_in, rep_out, x, dtype=dtype)
-
-
-def _as_vectors(layer, n_in: int, n_out: int, d: int = 3) -> Reshaped:
-    """(B, n_in, d) -> (B, n_out, d)."""
-    return Reshaped(layer, (n_out, d))
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
-def test_layer_passes_assert_equivariant_with_kinds(dtype) -> None:
-    gen = torch.Generator().manual_seed(2)
-    # a vector per particle, under E(3) x S_N (translations leave vectors alone)
-    for G in (SO3xSN, E3xSN):
-        P, V = PermRep(G, 4), Vector(G)
-        pv = _randomized(EquivariantLinear(G, P * V, P * V))
-        assert_equivariant(_as_vectors(pv, 4, 4), G, torch.randn(3, 4, 3, generator=gen),
-                           "vector", "vector", dtype=dtype)  # fmt: skip
-        total = _randomized(EquivariantLinear(G, P * V, V))
-        assert_equivariant(_as_vectors(total, 4, 1), G, torch.randn(3, 4, 3, generator=gen),
-                           "vector", "vector", dtype=dtype)  # fmt: skip
-    # SO(2) vectors: a I + b J
-    V2 = Vector(SO2)
-    rot2 = _randomized(EquivariantLinear(SO2, V2, V2))
-    assert_equivariant(_as_vectors(rot2, 1, 1, 2), SO2, torch.randn(3, 1, 2, generator=gen),
-                       "vector", "vector", dtype=dtype)  # fmt: skip
-    # per-particle channels and their invariant sum under S_N
-    S = Scalar(SN)
-    chans = _randomized(EquivariantLinear(SN, _p(5) * (2 * S), _p(5) * (3 * S)))
-    assert_equivariant(Reshaped(chans, (5, 3)), SN, torch.randn(3, 5, 2, generator=gen),
-                       "scalar", "scalar", dtype=dtype)  # fmt: skip
-    pool = _randomized(EquivariantLinear(SN, _p(5), S))
-    assert_invariant(Reshaped(pool, (1,)), SN, torch.randn(3, 5, 1, generator=gen), "scalar",
-                     dtype=dtype)  # fmt: skip
-    # V (x) V through two vectors: the dot product (invariant) and the cross product
-    V = Vector(SO3)
-    for rep_out, kind, shape in ((Scalar(SO3), "global", (1,)), (V, "vector", (1, 3))):
-        bil = Bilinear(_randomized(EquivariantLinear(SO3, V * V, rep_out)), shape)
-        u, v = torch.randn(2, 3, 1, 3, generator=gen)
-        assert_equivariant(bil, SO3, (u, v), ("vector", "vector"), kind, dtype=dtype)
-
-
-class Bilinear(nn.Module):
-    """``(u, v) -> layer(u (x) v)`` for two vectors of shape ``(B, 1, 3)``."""
-
-    def __init__(self, layer: EquivariantLinear, shape_out: tuple[int, ...]) -> None:
-        super().__init__()
-        self.layer, self.shape_out = layer, shape_out
-
-    def forward(self, u, v):
-        y = self.layer((u[:, 0, :, None] * v[:, 0, None, :]).flatten(-2))
-        return y.reshape(-1, *self.shape_out)
+    assert assert_equivariant(layer, x, dtype=dtype, n_samples=4).passed
 
 
 def test_float32_layer_cast_to_float64_is_exact() -> None:
     layer = _randomized(EquivariantLinear(SO3, Vector(SO3) ** 2, Vector(SO3) ** 2))
     assert layer.weight_coeffs.dtype == torch.float32
     x = torch.randn(4, 9, dtype=torch.float64)
-    errors = assert_rep_equivariant(layer.double(), SO3, Vector(SO3) ** 2, Vector(SO3) ** 2, x)
-    assert max(errors.values()) < 1e-13
+    report = assert_equivariant(layer.double(), x)
+    assert max(r.error for r in report.results) < 1e-13
     assert layer.weight.dtype == torch.float64
 
 
@@ -201,10 +148,8 @@ def test_unconstrained_matrix_fails(dtype) -> None:
     rep = PermRep(G, 4) * Vector(G)
     dense = nn.Linear(12, 12)
     x = torch.randn(3, 12)
-    assert_not_rep_equivariant(dense, G, rep, rep, x, dtype=dtype)
     with pytest.raises(AssertionError, match="not equivariant"):
-        assert_equivariant(_as_vectors(dense, 4, 4), G, x.reshape(3, 4, 3), "vector", "vector",
-                           dtype=dtype)  # fmt: skip
+        assert_equivariant(dense, G, x, rep, rep, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -220,7 +165,8 @@ def test_broken_weight_sharing_fails(case, dtype) -> None:
         return x @ (layer.weight + delta.to(x)).T + layer.bias
 
     x = torch.randn(5, rep_in.dim)
-    assert_not_rep_equivariant(mutant, group, rep_in, rep_out, x, dtype=dtype)
+    with pytest.raises(AssertionError, match="not equivariant"):
+        assert_equivariant(mutant, group, x, rep_in, rep_out, dtype=dtype)
 
 
 # ------------------------------------------------------------------- the module
@@ -267,7 +213,7 @@ def test_init_scaling_matches_a_dense_layer() -> None:
     norms = []
     with torch.no_grad():
         for _ in range(1000):
-            layer.reset_parameters(gen)
+            layer.reset_parameters(rng=gen)
             norms.append(float(layer.weight.pow(2).sum()))
     assert abs(sum(norms) / len(norms) / 9 - 1) < 0.1
 
@@ -288,3 +234,12 @@ def test_bad_arguments() -> None:
         EquivariantLinear(SN, 3, _p(4))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Group"):
         EquivariantLinear("S4", _p(4), _p(4))  # type: ignore[arg-type]
+
+
+def test_reset_parameters_old_generator_argument() -> None:
+    layer = EquivariantLinear(SN, _p(4), _p(4))
+    with pytest.warns(DeprecationWarning, match="rng="):
+        layer.reset_parameters(generator=torch.Generator().manual_seed(0))
+    first = layer.weight_coeffs.detach().clone()
+    layer.reset_parameters(rng=0)
+    assert torch.equal(first, layer.weight_coeffs)

@@ -5,12 +5,27 @@ from __future__ import annotations
 import pytest
 import torch
 
-from symnet.groups import Boost, Permutation, Rotation, TimeShift, Translation
-from symnet.nn import PermRep, Rep, Scalar, SumRep, TensorRep, Vector
-
-from ._helpers import _amax
+from symnet.groups import (
+    Boost,
+    PermRep,
+    Permutation,
+    Rep,
+    Rotation,
+    Scalar,
+    SumRep,
+    TensorRep,
+    TimeShift,
+    Translation,
+    Vector,
+)
 
 GEN = 0
+
+
+def _amax(x: torch.Tensor) -> float:
+    return float(x.detach().abs().max()) if x.numel() else 0.0
+
+
 RTOL = 1e-12
 
 
@@ -19,7 +34,7 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = RTOL) -> bool:
 
 
 def sample(group, n, config, seed=0):
-    return group.sample(n, config, generator=torch.Generator().manual_seed(seed))
+    return group.sample(n, config, rng=torch.Generator().manual_seed(seed))
 
 
 SO3xSN = Rotation(3) * Permutation()
@@ -179,3 +194,31 @@ def test_sum_and_tensor_matrices() -> None:
     )
     name, cycle = G.discrete_generators((3, 3))[1]
     assert name == "cycle" and torch.equal(P.discrete(cycle), torch.eye(3)[[1, 2, 0]].double())
+
+
+# ------------------------------------------------------------ one vocabulary
+def test_a_rep_is_a_kind() -> None:
+    """A rep acts through Group.act like any kind, and agrees with the flattened kinds."""
+    from symnet.groups import as_kind
+
+    G = Rotation(3) * Permutation()
+    P, V = PermRep(G, 4), Vector(G)
+    assert as_kind(P * V).name == "rep" and str(as_kind(V)) == "rep V"
+    g = sample(G, 3, (4, 3))
+    x = torch.randn(3, 4, 3, dtype=torch.float64)
+    flat = G.act(g, x.reshape(3, 12), P * V)
+    assert close(flat, G.act(g, x, "vector").reshape(3, 12))
+    gen = G.generators((4, 3))[0]
+    assert close(G.act_infinitesimal(gen, x.reshape(3, 12), P * V),
+                 G.act_infinitesimal(gen, x, "vector").reshape(3, 12))  # fmt: skip
+
+
+def test_old_import_paths_warn() -> None:
+    import symnet.groups as groups
+
+    with pytest.warns(DeprecationWarning, match="symnet.groups.Vector"):
+        from symnet.nn import Vector as OldVector
+    assert OldVector is groups.Vector
+    with pytest.warns(DeprecationWarning, match="symnet.groups.PermRep"):
+        from symnet.nn.reps import PermRep as OldPermRep
+    assert OldPermRep is groups.PermRep

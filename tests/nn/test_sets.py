@@ -6,15 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from symnet.groups import Permutation
-from symnet.nn import (
-    DeepSets,
-    EquivariantLinear,
-    PermEquivariantLinear,
-    PermRep,
-    Scalar,
-    equivariant_basis,
-)
+from symnet.groups import PermRep, Permutation, Scalar
+from symnet.nn import DeepSets, EquivariantLinear, PermEquivariantLinear, equivariant_basis
 from symnet.testing import assert_equivariant, assert_invariant
 
 SN = Permutation()
@@ -166,3 +159,11 @@ def test_deepsets_structure_and_errors() -> None:
         DeepSets(3, 16, 2, reduction="max")
     with pytest.raises(ValueError, match=r"\(\.\.\., N, 3\)"):
         model(torch.randn(4, 5, 2))
+
+
+def test_set_layers_declare_their_symmetry() -> None:
+    x = randn(3, 5, 2)
+    layer, model = PermEquivariantLinear(2, 4), DeepSets(2, 8, 3)
+    assert (layer.group, layer.in_kinds, layer.out_kinds) == (SN, ("scalar",), ("scalar",))
+    assert model.out_kinds == ("global",)
+    assert assert_equivariant(layer, x).passed and assert_equivariant(model, x).passed

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from symnet.groups import Permutation, Rotation, Translation
-from symnet.nn import Centered, FrameAveraged, GroupAveraged, all_permutations
+from symnet.nn import Centered, FrameAveraged, GroupAveraged
 from symnet.testing import assert_equivariant, assert_invariant
 
 SN = Permutation()
@@ -142,8 +142,11 @@ def test_group_averaged_over_a_finite_rotation_group() -> None:
 
 
 def test_group_averaged_errors_and_helpers() -> None:
-    assert all_permutations(3).shape == (6, 3)
-    assert len({tuple(p) for p in all_permutations(4).tolist()}) == 24
+    assert Permutation().elements((3, 2)).shape == (6, 3)
+    assert len({tuple(p) for p in Permutation().elements((4, 1)).tolist()}) == 24
+    with pytest.warns(DeprecationWarning, match="Permutation"):
+        from symnet.nn import all_permutations
+    assert torch.equal(all_permutations(3), Permutation().elements((3, 2)))
     with pytest.raises(ValueError, match="elements="):
         GroupAveraged(FlatMLP((4, 3), (1,)), Rotation(3), "point")
     big = GroupAveraged(FlatMLP((8, 1), (1,)), SN, "scalar")

@@ -9,7 +9,7 @@ import symnet.noether as nt
 from symnet import systems as S
 from symnet.groups import Boost, Rotation
 from symnet.mechanics import SingularMassMatrixError
-from symnet.noether import Tolerances
+from symnet.noether import VerdictThresholds
 
 SPRING = S.TwoBodySpring()
 
@@ -161,12 +161,12 @@ def test_dt_not_positive(states, dt):
         _check(SPRING.lagrangian, "translation", *states, dt=dt)
 
 
-def test_bad_t0_and_tolerances(states):
+def test_bad_t0_and_thresholds(states):
     with pytest.raises(ValueError, match="t0 must be a finite number"):
         _check(SPRING.lagrangian, "translation", *states, t0=float("nan"))
-    with pytest.raises(TypeError, match="tolerances must be a symnet.noether.Tolerances"):
-        _check(SPRING.lagrangian, "translation", *states, tolerances={"drift": 1e-6})
-    _check(SPRING.lagrangian, "translation", *states, tolerances=Tolerances(drift=1e-6))
+    with pytest.raises(TypeError, match="thresholds must be a symnet.noether.VerdictThresholds"):
+        _check(SPRING.lagrangian, "translation", *states, thresholds={"drift": 1e-6})
+    _check(SPRING.lagrangian, "translation", *states, thresholds=VerdictThresholds(drift=1e-6))
 
 
 def test_bad_field(states):

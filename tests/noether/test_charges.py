@@ -211,7 +211,7 @@ def test_hamiltonian_charge_matches_the_lagrangian_one():
 
 
 @pytest.mark.parametrize(
-    "module", ["symnet.noether.charges", "symnet.noether.check", "symnet.noether.report"]
+    "module", ["symnet.noether.charges", "symnet.noether.checker", "symnet.noether.report"]
 )
 def test_docstring_examples(module):
     import doctest

@@ -212,3 +212,14 @@ def test_hamiltonian_report_says_so():
     assert str(report).startswith("Noether check (hamiltonian, leapfrog, dt=0.05")
     _check_schema(json.loads(report.to_json()))
     assert report.all_conserved, str(report)
+
+
+def test_noether_report_is_a_report(report, exact_report):
+    from symnet.report import Report
+
+    assert isinstance(report, Report)
+    assert report.passed is False and report.all_conserved is False  # dilation is broken
+    assert exact_report.passed and exact_report.all_conserved
+    assert report.row_passed(report.row("rotation_z"))
+    assert not report.row_passed(report.row("dilation"))
+    assert report.table().splitlines()[0].split()[:2] == ["generator", "charge"]

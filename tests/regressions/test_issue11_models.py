@@ -13,13 +13,14 @@ from torch import nn
 
 import symnet.models as sm
 from symnet.models import checkpoint as ckpt_module
+from symnet.models.options import FLAT_KEYWORDS
 from symnet.systems import MassSpring
 
 
 @pytest.fixture(scope="module")
 def spring():
     gen = torch.Generator().manual_seed(0)
-    return MassSpring().hnn_dataset(n_traj=4, points=8, generator=gen)
+    return MassSpring().hnn_dataset(n_traj=4, points=8, rng=gen)
 
 
 def _hnn(seed=0, **kw):
@@ -74,7 +75,13 @@ def test_item8_crafted_checkpoint_does_not_run_code(tmp_path, nested, spring):
     model = _hnn()
     before = _weights(model)
     with pytest.raises(ValueError, match="weights_only"):
-        sm.train(model, spring, epochs=1, checkpoint=path, resume=True, progress=False)
+        sm.train(
+            model,
+            spring,
+            epochs=1,
+            checkpointing=sm.Checkpointing(path, resume=True),
+            progress=False,
+        )
     assert not marker.exists()
     for k, v in model.state_dict().items():  # the model was left alone
         assert torch.equal(v, before[k])
@@ -103,7 +110,12 @@ def test_item8_round_trip_and_resume_with_optimizer_scheduler_and_rng(
 ):
     from symnet.models import training
 
-    kw = {"epochs": 4, "batch_size": 8, "schedule": "cosine", "progress": False, "lr": 3e-3}
+    kw = {
+        "epochs": 4,
+        "batch_size": 8,
+        "optimization": sm.Optimization(lr=3e-3, schedule="cosine"),
+        "progress": False,
+    }
     full_model = _hnn()
     full = sm.train(full_model, spring, **kw)
     path = tmp_path / "ck.pt"
@@ -116,14 +128,14 @@ def test_item8_round_trip_and_resume_with_optimizer_scheduler_and_rng(
 
     monkeypatch.setattr(training, "_save", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        sm.train(_hnn(), spring, **kw, checkpoint=path)
+        sm.train(_hnn(), spring, **kw, checkpointing=sm.Checkpointing(path))
     monkeypatch.setattr(training, "_save", real_save)
     # the file holds only tensors and plain types: torch's safe loader reads it
     raw = torch.load(path, weights_only=True)
     assert raw["epoch"] == 2 and raw["optimizer"]["state"], "Adam's moments are stored"
     assert raw["scheduler"] is not None and raw["generator_state"].dtype == torch.uint8
     model = _hnn(seed=3)  # other weights: the checkpoint replaces them
-    resumed = sm.train(model, spring, **kw, checkpoint=path, resume=True)
+    resumed = sm.train(model, spring, **kw, checkpointing=sm.Checkpointing(path, resume=True))
     # same batches (generator state), same Adam moments, same learning rates (scheduler)
     assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-6, abs=0)
     for a, b in zip(model.parameters(), full_model.parameters(), strict=True):
@@ -138,7 +150,7 @@ def test_item8_callable_activation_round_trips_with_model_given(tmp_path):
     torch.manual_seed(0)
     model = sm.HNN(config_shape=(1,), hidden=8, activation=nn.ELU)
     path = tmp_path / "elu.pt"
-    sm.train(model, data, epochs=1, checkpoint=path, progress=False)
+    sm.train(model, data, epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     with pytest.raises(ValueError, match="model="):
         sm.load_checkpoint(path)
     ck = sm.load_checkpoint(path, model=sm.HNN(config_shape=(1,), hidden=8, activation=nn.ELU))
@@ -148,12 +160,18 @@ def test_item8_callable_activation_round_trips_with_model_given(tmp_path):
 
 def test_item8_checkpoint_of_another_model_is_a_clear_error(spring, tmp_path):
     path = tmp_path / "hnn.pt"
-    sm.train(_hnn(), spring, epochs=1, checkpoint=path, progress=False)
+    sm.train(_hnn(), spring, epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     other = sm.HNN(config_shape=(1,), hidden=4)
     with pytest.raises(ValueError, match="do not fit"):
         sm.load_checkpoint(path, model=other)
     with pytest.raises(ValueError, match="do not fit"):
-        sm.train(other, spring, epochs=2, checkpoint=path, resume=True, progress=False)
+        sm.train(
+            other,
+            spring,
+            epochs=2,
+            checkpointing=sm.Checkpointing(path, resume=True),
+            progress=False,
+        )
 
 
 # -------------------------------------------------------------- item 10: bad training data
@@ -231,41 +249,71 @@ def test_item10_nonfinite_prediction_and_loss_are_errors_naming_the_sample():
 @pytest.mark.parametrize("value", [-1.0, 0.0, math.nan, True, "1"])
 def test_item10_clip_grad_out_of_range(value, spring):
     with pytest.raises((ValueError, TypeError), match="clip_grad"):
-        sm.train(_hnn(), spring, epochs=1, clip_grad=value, progress=False)
+        opt = sm.Optimization(clip_grad=value)  # refused here or by train
+        sm.train(_hnn(), spring, epochs=1, optimization=opt, progress=False)
 
 
 def test_item10_clip_grad_valid_still_clips(spring):
-    hist = sm.train(_hnn(), spring, steps=2, clip_grad=np.float64(0.5), progress=False)
+    opt = sm.Optimization(clip_grad=np.float64(0.5))
+    hist = sm.train(_hnn(), spring, steps=2, optimization=opt, progress=False)
     assert hist.steps == 2
 
 
 # ---------------------------------------------- item 19: options validated, valid ones taken
 
+# (option group or None for a keyword of train, field or keyword, bad value)
 BAD_TRAIN_OPTIONS = [
-    ("steps", 0), ("steps", -3), ("steps", 2.0), ("steps", True),
-    ("epochs", -1), ("epochs", 0), ("epochs", 1.5),
-    ("batch_size", -1), ("batch_size", 0), ("batch_size", False),
-    ("patience", -1), ("patience", 0),
-    ("rollout_dt", -0.1), ("rollout_dt", 0.0), ("rollout_dt", math.nan),
-    ("rollout_steps", 0), ("rollout_method", "rk5"),
-    ("lr", -1e-3), ("lr", math.inf), ("lr", "fast"),
-    ("weight_decay", -1.0), ("steps_per_epoch", 0),
-    ("seed", -1), ("seed", 1.5),
-    ("resume", "yes"), ("progress", 1), ("restore_best", None),
-    ("checkpoint", 123), ("loss", "huber"), ("schedule", "step"), ("target", "energy"),
+    (None, "steps", 0), (None, "steps", -3), (None, "steps", 2.0), (None, "steps", True),
+    (None, "epochs", -1), (None, "epochs", 0), (None, "epochs", 1.5),
+    (None, "batch_size", -1), (None, "batch_size", 0), (None, "batch_size", False),
+    ("stopping", "patience", -1), ("stopping", "patience", 0),
+    ("rollout", "dt", -0.1), ("rollout", "dt", 0.0), ("rollout", "dt", math.nan),
+    ("rollout", "steps", 0), ("rollout", "method", "rk5"),
+    ("optimization", "lr", -1e-3), ("optimization", "lr", math.inf),
+    ("optimization", "lr", "fast"),
+    ("optimization", "weight_decay", -1.0), (None, "steps_per_epoch", 0),
+    (None, "rng", -1), (None, "rng", 1.5),
+    ("checkpointing", "resume", "yes"), (None, "progress", 1),
+    ("stopping", "restore_best", None),
+    ("checkpointing", "path", 123), (None, "loss", "huber"),
+    ("optimization", "schedule", "step"), (None, "target", "energy"),
 ]  # fmt: skip
 
+_GROUP_CLASSES = {
+    "optimization": sm.Optimization,
+    "stopping": sm.Stopping,
+    "checkpointing": sm.Checkpointing,
+    "rollout": sm.Rollout,
+}
+# (group, field) -> the flat keyword of earlier releases (rollout_dt, checkpoint, ...)
+_FLAT_NAME = {where: old for old, where in FLAT_KEYWORDS.items()}
 
-@pytest.mark.parametrize(("name", "value"), BAD_TRAIN_OPTIONS)
-def test_item19_train_options_are_validated(name, value, spring):
-    with pytest.raises((ValueError, TypeError), match=name):
-        sm.train(_hnn(), spring, **{"progress": False, name: value})
+
+@pytest.mark.parametrize(
+    ("group", "name", "value"),
+    BAD_TRAIN_OPTIONS,
+    ids=[f"{g or 'train'}.{n}={v!r}" for g, n, v in BAD_TRAIN_OPTIONS],
+)
+def test_item19_train_options_are_validated(group, name, value, spring, tmp_path):
+    if group is None:
+        with pytest.raises((ValueError, TypeError), match=name):
+            sm.train(_hnn(), spring, **{"progress": False, name: value})
+        return
+    cls = _GROUP_CLASSES[group]
+    fields = {name: value}
+    if cls is sm.Checkpointing and name != "path":
+        fields["path"] = tmp_path / "ck.pt"  # a valid path next to the bad field
+    # the message names the field: as Group.field or as its flat keyword (rollout_dt=)
+    match = rf"{cls.__name__}\.{name}\b|\b{_FLAT_NAME[group, name]}\b"
+    with pytest.raises((ValueError, TypeError), match=match):  # refused by the group or by train
+        sm.train(_hnn(), spring, progress=False, **{group: cls(**fields)})
 
 
 def test_item19_integers_of_any_integer_type_are_accepted(spring, tmp_path):
     path = tmp_path / "np.pt"
-    hist = sm.train(_hnn(), spring, steps=np.int64(3), batch_size=np.int32(8), seed=np.int64(1),
-                    patience=np.int16(5), checkpoint=path, progress=False)  # fmt: skip
+    hist = sm.train(_hnn(), spring, steps=np.int64(3), batch_size=np.int32(8), rng=np.int64(1),
+                    stopping=sm.Stopping(patience=np.int16(5)),
+                    checkpointing=sm.Checkpointing(path), progress=False)  # fmt: skip
     assert hist.steps == 3 and type(hist.steps) is int
     hist = sm.train(_hnn(), spring, epochs=torch.tensor(2), progress=False)
     assert hist.epochs == 2
@@ -273,8 +321,9 @@ def test_item19_integers_of_any_integer_type_are_accepted(spring, tmp_path):
     assert type(raw["train_args"]["batch_size"]) is int
     # rollout options too
     model = sm.Baseline(config_shape=(1,), hidden=8, output="time_derivative")
-    h = sm.train(model, spring, target="rollout", rollout_steps=np.int64(2),
-                 rollout_dt=np.float32(0.1), steps=np.uint8(1), progress=False)  # fmt: skip
+    h = sm.train(model, spring, target="rollout",
+                 rollout=sm.Rollout(steps=np.int64(2), dt=np.float32(0.1)),
+                 steps=np.uint8(1), progress=False)  # fmt: skip
     assert h.steps == 1
 
 
@@ -298,17 +347,23 @@ def test_item19_non_checkpoint_file_on_resume_is_a_clear_error(spring, tmp_path)
     path = tmp_path / "junk.pt"
     path.write_bytes(b"\x80\x04junk")
     with pytest.raises(ValueError, match="not a symnet.models checkpoint"):
-        sm.train(_hnn(), spring, epochs=1, checkpoint=path, resume=True, progress=False)
+        sm.train(
+            _hnn(),
+            spring,
+            epochs=1,
+            checkpointing=sm.Checkpointing(path, resume=True),
+            progress=False,
+        )
 
 
 def test_item19_checkpoint_that_is_a_directory_is_refused(spring, tmp_path):
     with pytest.raises(ValueError, match="checkpoint"):
-        sm.train(_hnn(), spring, epochs=1, checkpoint=tmp_path, progress=False)
+        sm.train(_hnn(), spring, epochs=1, checkpointing=sm.Checkpointing(tmp_path), progress=False)
 
 
 def test_item19_load_checkpoint_options(spring, tmp_path):
     path = tmp_path / "a.pt"
-    sm.train(_hnn(), spring, epochs=1, checkpoint=path, progress=False)
+    sm.train(_hnn(), spring, epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     with pytest.raises(ValueError, match="which"):
         sm.load_checkpoint(path, which="middle")
     with pytest.raises(TypeError, match="model"):
@@ -360,7 +415,9 @@ def test_item19_model_options_accept_numpy_integers_and_store_plain_ints(tmp_pat
         for key, value in m.config().items():
             assert not isinstance(value, np.generic), (type(m).__name__, key)
     path = tmp_path / "p.pt"
-    sm.train(models[3], _dict_data(), epochs=1, checkpoint=path, progress=False)
+    sm.train(
+        models[3], _dict_data(), epochs=1, checkpointing=sm.Checkpointing(path), progress=False
+    )
     assert sm.load_checkpoint(path).model.config() == models[3].config()
 
 
@@ -377,8 +434,9 @@ def test_item19_metric_options_are_validated():
     assert traj.q.shape == (4, 2, 1)
     with pytest.raises(ValueError, match="eps"):
         sm.chaos_floor(sys, q0, v0, dt=0.1, steps=3, eps=-1.0)
-    with pytest.raises(TypeError, match="generator"):
-        sm.chaos_floor(sys, q0, v0, dt=0.1, steps=3, generator=0)
+    for bad in ("0", 1.5, True):  # rng= takes an int seed or a torch.Generator, nothing else
+        with pytest.raises(TypeError, match="rng"):
+            sm.chaos_floor(sys, q0, v0, dt=0.1, steps=3, rng=bad)
     with pytest.raises(ValueError, match="scale"):
         sm.energy_drift(sys.energy, (traj.q, traj.v), (traj.q, traj.v), scale=-1.0)
     with pytest.raises(ValueError, match="shape"):
@@ -390,7 +448,7 @@ def test_item19_metric_options_are_validated():
 
 def test_item20_failed_checkpoint_write_leaves_no_tmp(tmp_path, monkeypatch, spring):
     path = tmp_path / "run.pt"
-    sm.train(_hnn(), spring, epochs=1, checkpoint=path, progress=False)
+    sm.train(_hnn(), spring, epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     good = path.read_bytes()
 
     def disk_full(obj, f, *args, **kwargs):
@@ -399,7 +457,7 @@ def test_item20_failed_checkpoint_write_leaves_no_tmp(tmp_path, monkeypatch, spr
 
     monkeypatch.setattr(ckpt_module.torch, "save", disk_full)
     with pytest.raises(OSError, match="No space"):
-        sm.train(_hnn(), spring, epochs=1, checkpoint=path, progress=False)
+        sm.train(_hnn(), spring, epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     assert sorted(os.listdir(tmp_path)) == ["run.pt"]
     assert path.read_bytes() == good  # the previous checkpoint is intact
 
@@ -433,7 +491,7 @@ def test_sweep_float64_data_is_cast_to_the_model_dtype_and_not_modified(spring):
     # Trajectories and rollout windows: not modified either
     before = {k: v.clone() for k, v in spring.as_dict().items()}
     model = sm.Baseline(config_shape=(1,), hidden=8, output="time_derivative")
-    sm.train(model, spring, target="rollout", rollout_steps=2, steps=2, progress=False)
+    sm.train(model, spring, target="rollout", rollout=sm.Rollout(steps=2), steps=2, progress=False)
     for k, v in spring.as_dict().items():
         assert torch.equal(v, before[k])
 
@@ -509,7 +567,7 @@ def test_sweep_checkpoint_read_never_unpickles_objects(tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     path = tmp_path / "a.pt"
-    sm.train(_hnn(), _dict_data(), epochs=1, checkpoint=path, progress=False)
+    sm.train(_hnn(), _dict_data(), epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     monkeypatch.setattr(ckpt_module.torch, "load", spy)
     sm.load_checkpoint(path)
     assert seen.get("weights_only") is True
@@ -523,8 +581,8 @@ def test_sweep_rollout_needs_evenly_spaced_times(spring):
     model = sm.Baseline(config_shape=(1,), hidden=8, output="time_derivative")
     with pytest.raises(ValueError, match="evenly spaced"):
         sm.train(model, replace(spring, t=t), target="rollout", steps=1, progress=False)
-    # rollout_dt= given: the data's times are not used
-    sm.train(model, replace(spring, t=t), target="rollout", rollout_dt=0.1, steps=1,
+    # Rollout(dt=...) given: the data's times are not used
+    sm.train(model, replace(spring, t=t), target="rollout", rollout=sm.Rollout(dt=0.1), steps=1,
              progress=False)  # fmt: skip
 
 
@@ -539,10 +597,16 @@ def test_sweep_time_argument_shape_is_checked():
 
 def test_sweep_resume_into_another_model_class_is_refused(spring, tmp_path):
     path = tmp_path / "hnn.pt"
-    sm.train(_hnn(), spring, epochs=1, checkpoint=path, progress=False)
+    sm.train(_hnn(), spring, epochs=1, checkpointing=sm.Checkpointing(path), progress=False)
     other = sm.PortHNN(config_shape=(1,), hidden=8)
     before = _weights(other)
     with pytest.raises(ValueError, match="holds a HNN"):
-        sm.train(other, spring, epochs=2, checkpoint=path, resume=True, progress=False)
+        sm.train(
+            other,
+            spring,
+            epochs=2,
+            checkpointing=sm.Checkpointing(path, resume=True),
+            progress=False,
+        )
     for k, v in other.state_dict().items():
         assert torch.equal(v, before[k])

@@ -17,7 +17,7 @@ def seeded(seed: int = 0) -> torch.Generator:
 
 @pytest.mark.parametrize("system", ALL, ids=IDS)
 def test_shapes_and_exact_targets(system):
-    data = system.generate(3, 4, 0.01, generator=seeded())
+    data = system.generate(3, 4, 0.01, rng=seeded())
     S_ = system.config_shape
     assert data.t.shape == (5, 3)
     for name in ("q", "qdot", "p", "qddot", "dq_dt", "dp_dt", "q_true", "qdot_true", "p_true"):
@@ -45,7 +45,7 @@ def test_shapes_and_exact_targets(system):
 )
 def test_finite_differences_of_the_trajectory_match_the_targets(system):
     dt = 2e-4
-    data = system.generate(4, 20, dt, generator=seeded(3), t0=0.7)
+    data = system.generate(4, 20, dt, rng=seeded(3), t0=0.7)
     assert torch.allclose(data.t[:, 0], 0.7 + dt * torch.arange(21, dtype=torch.float64))
 
     def central(x):
@@ -62,15 +62,15 @@ def test_finite_differences_of_the_trajectory_match_the_targets(system):
 
 def test_same_seed_same_data_and_the_users_generator_is_used():
     sys = S.Kepler()
-    a = sys.generate(5, 3, 0.05, noise=0.1, generator=seeded(7))
-    b = sys.generate(5, 3, 0.05, noise=0.1, generator=seeded(7))
-    c = sys.generate(5, 3, 0.05, noise=0.1, generator=seeded(8))
+    a = sys.generate(5, 3, 0.05, noise=0.1, rng=seeded(7))
+    b = sys.generate(5, 3, 0.05, noise=0.1, rng=seeded(7))
+    c = sys.generate(5, 3, 0.05, noise=0.1, rng=seeded(8))
     for k, v in a.as_dict().items():
         assert torch.equal(v, b.as_dict()[k]), k
     assert not torch.equal(a.q, c.q)
     g = seeded(7)
     before = g.get_state()
-    sys.generate(5, 3, 0.05, noise=0.1, generator=g)
+    sys.generate(5, 3, 0.05, noise=0.1, rng=g)
     assert not torch.equal(before, g.get_state())
     # the initial states are the generator's first draws: sample_states with the same seed
     q0, v0 = sys.sample_states(5, seeded(7))
@@ -85,8 +85,8 @@ def test_same_seed_same_data_and_the_users_generator_is_used():
 
 def test_noise_goes_on_observations_only():
     sys = S.MassSpring()
-    clean = sys.generate(200, 10, 0.1, generator=seeded(1))
-    noisy = sys.generate(200, 10, 0.1, noise=0.1, generator=seeded(1))
+    clean = sys.generate(200, 10, 0.1, rng=seeded(1))
+    noisy = sys.generate(200, 10, 0.1, noise=0.1, rng=seeded(1))
     assert noisy.noise == 0.1
     for name in ("q_true", "qdot_true", "p_true", "qddot", "dq_dt", "dp_dt", "t"):
         assert torch.equal(getattr(clean, name), getattr(noisy, name)), name
@@ -116,8 +116,8 @@ def test_given_initial_states_and_substeps():
 
 def test_methods():
     sys = S.TwoBodySpring()
-    rk4 = sys.generate(2, 50, 0.02, generator=seeded(2))
-    leap = sys.generate(2, 50, 0.02, generator=seeded(2), method="leapfrog")
+    rk4 = sys.generate(2, 50, 0.02, rng=seeded(2))
+    leap = sys.generate(2, 50, 0.02, rng=seeded(2), method="leapfrog")
     assert float((rk4.q_true - leap.q_true).abs().max()) < 1e-3
     with pytest.raises(ValueError, match="splitting"):
         S.ChargeInMagneticField().generate(2, 3, 0.1, method="leapfrog")
@@ -144,7 +144,7 @@ def test_bad_generate_arguments(kwargs, match):
 
 def test_hnn_dataset_recipe():
     sys = S.MassSpring()
-    data = sys.hnn_dataset(generator=seeded(0))
+    data = sys.hnn_dataset(rng=seeded(0))
     assert data.q.shape == (30, 50, 1) and data.noise == 0.1
     assert torch.allclose(data.t[:, 0], torch.linspace(0, 3, 30, dtype=torch.float64))
     H = sys.hamiltonian(data.q_true.reshape(-1, 1), data.p_true.reshape(-1, 1)).reshape(30, 50)

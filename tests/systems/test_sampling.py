@@ -39,8 +39,10 @@ def test_repr_and_shape_errors(system):
         system.sample_states(0)
     with pytest.raises(TypeError, match="n must be an int"):
         system.sample_states(2.0)
-    with pytest.raises(TypeError, match="generator"):
-        system.sample_states(2, generator=0)
+    with pytest.raises(TypeError, match="rng must be an int seed or a torch.Generator"):
+        system.sample_states(2, rng="0")
+    with pytest.raises(TypeError, match="rng must be"):
+        system.generate(2, 2, 0.1, rng=1.5)
 
 
 def test_double_pendulum_samples_in_range():
@@ -175,3 +177,22 @@ def test_hamiltonian_not_defined_raises_not_implemented():
 
     with pytest.raises(NotImplementedError, match="Free"):
         Free().hamiltonian(torch.zeros(1, 1), torch.zeros(1, 1))
+
+
+def test_rng_seed_generator_and_the_deprecated_generator_argument():
+    system = S.Kepler()
+    a = system.sample_states(3, rng=5)
+    b = system.sample_states(3, seeded(5))  # positional: the second parameter is rng
+    c = system.sample_states(3, rng=seeded(5))
+    assert all(torch.equal(x, y) and torch.equal(x, z) for x, y, z in zip(a, b, c, strict=True))
+    with pytest.warns(DeprecationWarning, match=r"generator= is deprecated, use rng="):
+        d = system.sample_states(3, generator=seeded(5))
+    assert torch.equal(a[0], d[0])
+    with pytest.warns(DeprecationWarning, match=r"Kepler.generate: the argument generator="):
+        old = system.generate(3, 2, 0.1, generator=seeded(5))
+    assert torch.equal(old.q, system.generate(3, 2, 0.1, rng=5).q)
+    with pytest.warns(DeprecationWarning, match=r"hnn_dataset: the argument generator="):
+        old = S.MassSpring().hnn_dataset(n_traj=2, points=3, generator=seeded(1))
+    assert torch.equal(old.q, S.MassSpring().hnn_dataset(n_traj=2, points=3, rng=1).q)
+    with pytest.raises(TypeError, match="not both"):
+        system.sample_states(3, rng=1, generator=seeded(1))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symnet.groups import Boost, Permutation, Rotation, TimeShift, Translation, irreps_kind
-from symnet.groups.rotation import default_dtype
+from symnet.groups.utils import default_dtype
 from symnet.testing import SymmetryAssertionError, assert_equivariant
 
 from ._functions import SETTINGS, centre_of_mass, randn

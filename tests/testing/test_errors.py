@@ -101,6 +101,8 @@ def test_bad_options():
         assert_invariant(pair_distances, E3, q, "point", rtol=-1.0)
     with pytest.raises(TypeError, match="generator must be a torch.Generator"):
         assert_invariant(pair_distances, E3, q, "point", generator=0)
+    with pytest.raises(TypeError, match="rng must be an int seed or a torch.Generator"):
+        assert_invariant(pair_distances, E3, q, "point", rng="seed")
 
 
 def test_bad_time():

@@ -161,9 +161,31 @@ def test_boost_needs_time_for_points():
 @given(B=st.integers(1, 4), N=st.integers(2, 6), seed=st.integers(0, 2**16))
 def test_random_sizes(B, N, seed):
     q = randn(B, N, 3, seed=seed)
-    report = assert_invariant(pair_distances, E3xSN, q, "point", n_samples=3, seed=seed)
+    report = assert_invariant(pair_distances, E3xSN, q, "point", n_samples=3, rng=seed)
     assert report.max_error < 1e-12
     with pytest.raises(AssertionError, match="translation_x"):
-        assert_invariant(external_field, E3xSN, q, "point", n_samples=3, seed=seed)
+        assert_invariant(external_field, E3xSN, q, "point", n_samples=3, rng=seed)
     with pytest.raises(AssertionError, match="transposition_01"):
-        assert_invariant(weighted_sum, E3xSN, q, "point", n_samples=3, seed=seed)
+        assert_invariant(weighted_sum, E3xSN, q, "point", n_samples=3, rng=seed)
+
+
+def test_old_randomness_arguments_are_deprecated():
+    q = points(3, N=4)
+    new = assert_invariant(pair_distances, E3xSN, q, "point", n_samples=2, rng=5)
+    with pytest.warns(DeprecationWarning, match="use rng="):
+        old = assert_invariant(pair_distances, E3xSN, q, "point", n_samples=2, seed=5)
+    assert [r.error for r in old.results] == [r.error for r in new.results]
+    with pytest.warns(DeprecationWarning, match="use rng="):
+        assert_invariant(
+            pair_distances, E3xSN, q, "point", generator=torch.Generator().manual_seed(5)
+        )
+    with pytest.raises(TypeError, match="not both"):
+        assert_invariant(pair_distances, E3xSN, q, "point", rng=1, seed=2)
+
+
+def test_tolerance_is_renamed_dtype_tolerance():
+    import symnet.testing as testing
+
+    assert testing.TOLERANCES[torch.float64] == testing.DtypeTolerance(rtol=1e-9)
+    with pytest.warns(DeprecationWarning, match="DtypeTolerance"):
+        assert testing.Tolerance is testing.DtypeTolerance

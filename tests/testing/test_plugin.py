@@ -16,29 +16,29 @@ import torch
 from symnet.groups import Rotation, Translation
 from symnet.testing import TOLERANCES, assert_invariant
 
-def test_generator(symnet_generator):
-    assert isinstance(symnet_generator, torch.Generator)
+def test_rng(symnet_rng):
+    assert isinstance(symnet_rng, torch.Generator)
     expected = torch.Generator().manual_seed({seed})
-    assert torch.equal(torch.randn(5, generator=symnet_generator),
+    assert torch.equal(torch.randn(5, generator=symnet_rng),
                        torch.randn(5, generator=expected))
 
-def test_generator_is_fresh_per_test(symnet_generator):
+def test_rng_is_fresh_per_test(symnet_rng):
     expected = torch.Generator().manual_seed({seed})
-    assert torch.equal(torch.randn(5, generator=symnet_generator),
+    assert torch.equal(torch.randn(5, generator=symnet_rng),
                        torch.randn(5, generator=expected))
 
 def test_tolerances(symnet_tolerances):
     assert symnet_tolerances is TOLERANCES
     assert symnet_tolerances[torch.float64].rtol == 1e-9
 
-def test_in_a_check(symnet_generator, symnet_tolerances):
-    q = torch.randn(3, 4, 3, generator=symnet_generator, dtype=torch.float64)
+def test_in_a_check(symnet_rng, symnet_tolerances):
+    q = torch.randn(3, 4, 3, generator=symnet_rng, dtype=torch.float64)
     report = assert_invariant(lambda q: (q ** 2).sum((-1, -2)), Rotation(3), q, "point",
-                              generator=symnet_generator)
+                              rng=symnet_rng)
     assert report.max_error < symnet_tolerances[torch.float64].rtol
 
-def test_failure_is_an_assertion(symnet_generator):
-    q = torch.randn(3, 4, 3, generator=symnet_generator, dtype=torch.float64)
+def test_failure_is_an_assertion(symnet_rng):
+    q = torch.randn(3, 4, 3, generator=symnet_rng, dtype=torch.float64)
     assert_invariant(lambda q: (q ** 2).sum((-1, -2)), Translation(3), q, "point")
 """
 
@@ -71,7 +71,7 @@ def test_fixtures_are_opt_in(pytester):
         import torch
 
         def test_untouched(request):
-            assert "symnet_generator" not in request.fixturenames
+            assert "symnet_rng" not in request.fixturenames
             assert torch.get_default_dtype() == torch.float32
         """
     )
@@ -81,3 +81,18 @@ def test_fixtures_are_opt_in(pytester):
 def test_help_lists_the_option(pytester):
     result = pytester.runpytest_inprocess("--help")
     result.stdout.fnmatch_lines(["*--symnet-seed=SYMNET_SEED*"])
+
+
+def test_old_fixture_name_is_deprecated(pytester):
+    pytester.makepyfile(
+        """
+import torch
+
+def test_old(symnet_generator):
+    assert torch.equal(torch.randn(3, generator=symnet_generator),
+                       torch.randn(3, generator=torch.Generator().manual_seed(0)))
+"""
+    )
+    result = pytester.runpytest(*QUIET, "-W", "always::DeprecationWarning")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*symnet_generator fixture is deprecated, use symnet_rng*"])

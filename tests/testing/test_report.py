@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -11,9 +12,9 @@ from symnet.groups import Permutation, Rotation, Translation
 from symnet.testing import (
     TOLERANCES,
     CheckResult,
+    DtypeTolerance,
     SymmetryAssertionError,
     SymmetryReport,
-    Tolerance,
     assert_invariant,
 )
 
@@ -23,10 +24,10 @@ E3xSN = Translation(3) * Rotation(3) * Permutation()
 
 
 def test_tolerance_table():
-    assert TOLERANCES[torch.float64] == Tolerance(rtol=1e-9, atol=0.0)
-    assert TOLERANCES[torch.float32] == Tolerance(rtol=1e-4, atol=0.0)
+    assert TOLERANCES[torch.float64] == DtypeTolerance(rtol=1e-9, atol=0.0)
+    assert TOLERANCES[torch.float32] == DtypeTolerance(rtol=1e-4, atol=0.0)
     with pytest.raises(TypeError):
-        TOLERANCES[torch.float16] = Tolerance(1e-2)  # read-only
+        TOLERANCES[torch.float16] = DtypeTolerance(1e-2)  # read-only
     with pytest.raises(dataclasses.FrozenInstanceError):
         TOLERANCES[torch.float64].rtol = 1.0
 
@@ -82,7 +83,7 @@ def test_seed_and_generator_make_it_reproducible():
 def _errors(q, seed):
     with pytest.raises(SymmetryAssertionError) as info:
         assert_invariant(
-            external_field, Rotation(3), q, "point", generator=torch.Generator().manual_seed(seed)
+            external_field, Rotation(3), q, "point", rng=torch.Generator().manual_seed(seed)
         )
     return info.value.report.element_errors
 
@@ -114,7 +115,7 @@ def test_errors_are_scale_free():
 def test_atol_and_rtol_override():
     q = randn(3, 4, 3)
     report = assert_invariant(external_field, Translation(3), q, "point", rtol=10.0)
-    assert report.passed and report.tolerance == Tolerance(rtol=10.0)
+    assert report.passed and report.tolerance == DtypeTolerance(rtol=10.0)
     report = assert_invariant(external_field, Translation(3), q, "point", atol=1e3)
     assert report.passed and all(r.tolerance > 1.0 for r in report.results)
 
@@ -141,3 +142,67 @@ def test_float32_model_in_float64_by_default():
     report = assert_invariant(model, E3xSN, (q, s), ("point", "scalar"))
     assert report.dtype == torch.float64 and report.max_error < 1e-12
     assert next(model.parameters()).dtype == torch.float32
+
+
+# ------------------------------------------------------------ the shared report base
+
+
+def test_symmetry_report_is_a_report_with_json_and_plot(tmp_path):
+    from symnet.report import Report
+
+    report = assert_invariant(pair_distances, E3xSN, randn(3, 4, 3), "point", n_samples=2)
+    assert isinstance(report, Report) and report.rows is report.results
+    data = json.loads(report.to_json(tmp_path / "r.json"))
+    assert data["schema"] == "symnet.testing.report/1" and data["passed"] is True
+    assert data["property"] == "invariant" and data["dtype"] == "float64"
+    assert len(data["rows"]) == len(report.results)
+    assert set(data["rows"][0]) == {"check", "name", "output", "error", "tolerance", "passed"}
+    assert json.loads((tmp_path / "r.json").read_text()) == data
+    pytest.importorskip("matplotlib")
+    assert report.plot(tmp_path / "r.png").stat().st_size > 0
+
+
+def test_format_table_and_the_base_class():
+    from symnet._report_io import format_table
+    from symnet.report import Report
+
+    text = format_table(["a", "err"], [["x", "1.0"], ["long", "10.0"]], align="<>", indent="  ")
+    assert text.splitlines() == ["  a      err", "  ----  ----", "  x      1.0", "  long  10.0"]
+    assert format_table(["a", "b"], []).splitlines() == ["a  b", "-  -"]
+    with pytest.raises(ValueError, match="one entry per column"):
+        format_table(["a", "b"], [["x"]])
+
+    @dataclasses.dataclass
+    class Row:
+        name: str
+        passed: bool
+
+    @dataclasses.dataclass
+    class Mine(Report):
+        rows: list
+
+        def columns(self):
+            return ["name", ""], "<<"
+
+        def cells(self, r):
+            return [r.name, "ok" if r.passed else "FAIL"]
+
+    good, bad, empty = Mine([Row("a", True)]), Mine([Row("a", True), Row("b", False)]), Mine([])
+    assert good.passed and not bad.passed and not empty.passed
+    assert str(bad).splitlines()[0] == "Mine: FAIL" and "b     FAIL" in str(bad)
+    assert "nothing was checked" in str(empty)
+    assert json.loads(good.to_json()) == {"schema": "", "rows": [{"name": "a", "passed": True}]}
+    with pytest.raises(NotImplementedError, match="Mine has no plot"):
+        good.plot("x.png")
+
+
+def test_progress_helper_is_silent_when_disabled():
+    from symnet._progress import NoBar, progress
+
+    with progress(False, 3, "x") as bar:
+        assert isinstance(bar, NoBar)
+        bar.update()
+        bar.set_postfix({"loss": "1"}, refresh=False)
+    with progress(True, 2, "x", unit="step") as bar:
+        bar.update(2)
+        assert bar.n == 2 and bar.total == 2

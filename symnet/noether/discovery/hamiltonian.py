@@ -8,8 +8,8 @@ and whitened (linear dependencies among them, such as the point charges
 inside the quadratic monomials, are removed), rows are normalized by the size
 of their terms, and the numerical nullspace is cut as in
 :func:`symnet.noether.discover`. See
-:mod:`symnet.noether._discover_hamiltonian` for the families and
-:mod:`symnet.noether._discover_hamiltonian_names` for the names.
+:mod:`symnet.noether.discovery.phase_space` for the families and
+:mod:`symnet.noether.discovery.charge_naming` for the names.
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from torch import Tensor
 
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable, with_time
-from symnet.noether._discover_algebra import poisson_algebra
-from symnet.noether._discover_hamiltonian import bracket_terms, build_basis
-from symnet.noether._discover_hamiltonian_names import name_charges
-from symnet.noether._discover_inputs import (
+from symnet.noether._quantities import gradients
+from symnet.noether.discovery.algebra import poisson_algebra
+from symnet.noether.discovery.charge_naming import name_charges
+from symnet.noether.discovery.inputs import (
     ALGEBRA_STATES,
     check_dtype,
     check_options,
     states,
     times,
 )
-from symnet.noether._discover_linalg import noise_level, spectrum
-from symnet.noether._discover_result import ChargeDiscovery
-from symnet.noether._discover_verify import verify_charges
-from symnet.noether._quantities import gradients
+from symnet.noether.discovery.linalg import noise_level, spectrum
+from symnet.noether.discovery.phase_space import bracket_terms, build_basis
+from symnet.noether.discovery.result import ChargeDiscovery
+from symnet.noether.discovery.verify import verify_charges
 
 __all__ = ["discover_hamiltonian"]
 

@@ -1,4 +1,4 @@
-"""Affine candidates ``xi(q) = A q + b`` for discovery: coordinates, columns, names.
+"""Affine candidates ``xi(q) = A q + b`` for discovery: coordinates, columns, fields.
 
 Coefficients of a candidate are laid out as ``[custom | tau | A | b]``:
 
@@ -19,17 +19,15 @@ rest, whose translation parts are reduced modulo the translation symmetries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from symnet.groups import Generator, TimeShift
+from symnet.groups import Generator
 from symnet.groups.rotation import so_basis
-from symnet.noether._discover_names import category, classify
 
-__all__ = ["Layout", "gl_basis", "affine_columns", "field_matrix", "Named", "name_rows"]
+__all__ = ["Layout", "affine_columns", "apply_affine", "field_matrix", "gl_basis"]
 
 
 def gl_basis(d: int, dtype: torch.dtype = torch.float64) -> tuple[Tensor, list[str]]:
@@ -197,7 +195,7 @@ def affine_columns(
     return MAk, TAk, Mb.reshape(B, -1), Tb.reshape(B, -1)
 
 
-def _apply(A: Tensor, b: Tensor, x: Tensor, shift: bool) -> Tensor:
+def apply_affine(A: Tensor, b: Tensor, x: Tensor, shift: bool) -> Tensor:
     """``A_i x_i (+ b_i)`` per particle: ``A`` of shape ``(1 or N, d, d)``, ``x`` ``(B, N, d)``."""
     out = torch.einsum("nab,snb->sna", A.expand(x.shape[1], -1, -1), x)
     return out + b.expand(x.shape[1], -1) if shift else out
@@ -236,136 +234,5 @@ def field_matrix(
         e = q.new_zeros(layout.size)
         e[j] = 1.0
         _, _, A, b = layout.split(e)
-        cols.append(column(_apply(A, b, q3, True), _apply(A, b, v3, False), zero, zero))
+        cols.append(column(apply_affine(A, b, q3, True), apply_affine(A, b, v3, False), zero, zero))
     return torch.stack(cols, dim=1)
-
-
-@dataclass
-class Named:
-    """A canonical generator: its name, the object, and how far it was from the ideal form.
-
-    Attributes
-    ----------
-    generator : Generator
-    coefficients : Tensor
-        The generator's coefficient vector (physical units), shape ``(m,)``.
-    deviation : float
-        Relative size of the parts dropped when the numerical nullspace
-        vector was given its canonical form (0 for exact symmetries).
-    """
-
-    generator: Generator
-    coefficients: Tensor
-    deviation: float
-
-
-def _affine_xi(A: Tensor, b: Tensor, d: int) -> Callable[[Tensor], Tensor]:
-    """``xi(q) = A_i q_i + b_i`` per particle (blocks of 1 apply to every particle)."""
-
-    def xi(q: Tensor) -> Tensor:
-        q3 = q.reshape(q.shape[0], -1, d)
-        return _apply(A.to(q), b.to(q), q3, True).reshape(q.shape)
-
-    return xi
-
-
-def _combine(
-    layout: Layout,
-    customs: list[Generator],
-    cust: Tensor,
-    tau: float,
-    A: Tensor,
-    b: Tensor,
-    name: str,
-) -> Generator:
-    """A generator ``sum_k c_k X_k + tau d/dt + (A q + b)`` (custom parts with their boundaries)."""
-    used = [(float(c), g) for c, g in zip(cust.tolist(), customs, strict=True) if c != 0.0]
-    affine = layout.affine and bool((A != 0).any() or (b != 0).any())
-    aff = _affine_xi(A, b, layout.d) if affine else None
-
-    def xi(q: Tensor, t: Tensor) -> Tensor:
-        out = torch.zeros_like(q) if aff is None else aff(q)
-        for c, g in used:
-            out = out + c * g.xi(q, t)
-        return out
-
-    tau_total = tau + sum(c * g.tau for c, g in used)
-    bounded = [(c, g) for c, g in used if g.has_boundary]
-    boundary = None
-    if bounded:
-
-        def boundary(q: Tensor, t: Tensor) -> Tensor:
-            return sum(c * g.boundary(q, t) for c, g in bounded)
-
-    return Generator(name, xi, tau=tau_total, boundary=boundary)
-
-
-def name_rows(
-    layout: Layout,
-    rows: Tensor,
-    customs: list[Generator],
-    ell: float,
-    T: float,
-    tol: float,
-) -> list[Named]:
-    """Canonical, named generators from RREF rows (physical coefficients), shape ``(k, m)``."""
-    out: list[Named] = []
-    generic = 0
-    for row in rows:
-        cust, tau, A, b = layout.split(row)
-        nonzero_c = [i for i, c in enumerate(cust.tolist()) if c != 0.0]
-        affine_zero = not layout.affine or float(A.norm() + b.norm() / ell) == 0.0
-        name, group, dev, coeffs = None, None, 0.0, row.clone()
-        if len(nonzero_c) == 1 and affine_zero and tau == 0.0:
-            i = nonzero_c[0]
-            coeffs = row / row[i]
-            out.append(Named(customs[i], coeffs, 0.0))
-            continue
-        # an affine part (and time)
-        common = None
-        if not nonzero_c and layout.affine:
-            same = float((A - A[:1]).norm() + (b - b[:1]).norm() / ell) <= tol * float(
-                A.norm() + b.norm() / ell + abs(tau) / T
-            )
-            live = [i for i in range(layout.blocks) if float(A[i].norm() + b[i].norm()) > 0]
-            if same:
-                common = (None, A[0], b[0])
-            elif len(live) == 1 and tau == 0.0:
-                common = (live[0], A[live[0]], b[live[0]])
-        elif not nonzero_c and not layout.affine and tau != 0.0:
-            name, group = "time", TimeShift()
-            coeffs, tau = row / tau, 1.0
-        if common is not None:
-            which, A0, b0 = common
-            name, A1, b1, tau1, group, dev = classify(layout, A0, b0, tau, ell, T, tol)
-            if name is not None:
-                A = torch.zeros_like(A) if which is not None else A1.expand_as(A).clone()
-                b = torch.zeros_like(b) if which is not None else b1.expand_as(b).clone()
-                if which is not None:
-                    A[which], b[which] = A1, b1
-                    name, group = f"{name}[particle {which}]", None
-                tau = tau1
-                coeffs = _pack(layout, cust * 0, tau, A, b)
-        if name is None:
-            generic += 1
-            name = f"symmetry_{generic}"
-            coeffs = row / float(row[int(row.abs().argmax())])
-            cust, tau, A, b = layout.split(coeffs)
-        if layout.affine and common is not None and common[0] is None and not nonzero_c:
-            gen = Generator.linear(name, A[0], b[0] if bool((b[0] != 0).any()) else None, tau=tau)
-        else:
-            gen = _combine(layout, customs, cust, tau, A, b, name)
-        gen.group = group
-        out.append(Named(gen, coeffs, dev))
-    return sorted(out, key=lambda item: category(item.generator.name))
-
-
-def _pack(layout: Layout, cust: Tensor, tau: float, A: Tensor, b: Tensor) -> Tensor:
-    """Inverse of :meth:`Layout.split`."""
-    parts = [cust]
-    if layout.time:
-        parts.append(torch.tensor([tau], dtype=cust.dtype))
-    if layout.affine:
-        coords = torch.einsum("nij,kij->nk", A, layout.basis.to(A))
-        parts += [coords.reshape(-1), b.reshape(-1)]
-    return torch.cat(parts)

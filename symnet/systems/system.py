@@ -5,9 +5,9 @@ acceleration, its canonical momentum and Hamiltonian, its physical energy, a
 documented distribution of states, and two lists of symmetries: those that are
 exact (:attr:`System.symmetries`) and those that are not
 (:attr:`System.broken`, the negative controls of the Noether checker). The
-ground truth follows REFERENCES.md, section 4.
+ground truth is described in ``docs/theory.md``, "Ground-truth systems".
 
-Conventions (DESIGN.md): states ``(q, qdot, t)`` with ``q, qdot`` of shape
+Conventions (``docs/theory.md``, "Conventions"): states ``(q, qdot, t)`` with ``q, qdot`` of shape
 ``(B, *S)``, ``S = System.config_shape``, and ``t`` a float, a 0-d tensor or
 of shape ``(B,)`` (``None`` means ``t = 0``); every scalar function returns
 shape ``(B,)``. The methods are written in plain tensor code, so they can be
@@ -28,10 +28,12 @@ import torch
 from torch import Tensor
 from torch.func import jvp
 
+from symnet._deprecation import MISSING
+from symnet._rng import RNG, as_generator
 from symnet._util import format_shape
 from symnet.groups import Generator, Group
 from symnet.systems._data import Trajectories, generate
-from symnet.systems._helpers import integer, time_like
+from symnet.systems._helpers import integer, renamed_generator, time_like
 
 __all__ = ["System", "Symmetry"]
 
@@ -126,11 +128,31 @@ class System(ABC):
     def energy(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """Physical energy for metrics, shape ``(B,)`` (see each system for its formula)."""
 
-    @abstractmethod
     def sample_states(
-        self, n: int, generator: torch.Generator | None = None
+        self, n: int, rng: RNG = None, *, generator: Any = MISSING
     ) -> tuple[Tensor, Tensor]:
-        """``n`` states ``(q, qdot)``, each of shape ``(n, *S)``, float64."""
+        """``n`` states ``(q, qdot)`` from the system's documented distribution.
+
+        Parameters
+        ----------
+        n : int
+            Number of states ``B``.
+        rng : int or torch.Generator, optional
+            Seed or generator of the draws; None uses torch's global generator
+            (reproducible with ``torch.manual_seed``). ``generator=`` is its
+            deprecated name.
+
+        Returns
+        -------
+        tuple of Tensor
+            ``q`` and ``qdot``, each of shape ``(n, *S)``, float64.
+        """
+        rng = renamed_generator(generator, rng, f"{type(self).__name__}.sample_states")
+        return self._sample_states(integer("n", n), as_generator(rng, default=None))
+
+    def _sample_states(self, n: int, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """Draw ``n`` states with ``rng`` (None: the global generator); each subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _sample_states")
 
     def momentum_rate(self, q: Tensor, qdot: Tensor, t: Tensor | float | None = None) -> Tensor:
         """``dp/dt`` along the solution through ``(q, qdot, t)``, shape ``(B, *S)``.
@@ -191,12 +213,10 @@ class System(ABC):
             )
 
     @staticmethod
-    def check_count(n: Any, generator: torch.Generator | None) -> int:
-        """Validate the arguments of :meth:`sample_states`."""
-        n = integer("n", n)
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator)}")
-        return n
+    def check_count(n: Any, rng: RNG = None) -> int:
+        """Validate the arguments of :meth:`sample_states`; return ``n``."""
+        as_generator(rng, default=None)
+        return integer("n", n)
 
     # ------------------------------------------------------------------ data
     def generate(
@@ -205,9 +225,10 @@ class System(ABC):
         steps: int,
         dt: float,
         noise: float = 0.0,
-        generator: torch.Generator | None = None,
+        rng: RNG = None,
         method: str = "rk4",
         *,
+        generator: Any = MISSING,
         q0: Tensor | None = None,
         qdot0: Tensor | None = None,
         t0: float = 0.0,
@@ -226,9 +247,11 @@ class System(ABC):
         noise : float, default 0
             Standard deviation of the Gaussian noise added to the observed
             ``q``, ``qdot`` and ``p`` (independent draws); targets stay exact.
-        generator : torch.Generator, optional
-            Source of the initial states (:meth:`sample_states`) and of the
-            noise, in that order; the noise is drawn only when ``noise > 0``.
+        rng : int or torch.Generator, optional
+            Seed or generator of the initial states (:meth:`sample_states`)
+            and of the noise, in that order; the noise is drawn only when
+            ``noise > 0``. None uses torch's global generator. ``generator=``
+            is its deprecated name.
         method : str, default "rk4"
             Integrator of :func:`symnet.mechanics.rollout`. Splitting methods
             (``"leapfrog"``, ...) raise for velocity-dependent systems.
@@ -245,4 +268,6 @@ class System(ABC):
         Trajectories
             Tensors with leading axes ``(T + 1, n)``.
         """
-        return generate(self, n_traj, steps, dt, noise, generator, method, q0, qdot0, t0, substeps)
+        rng = renamed_generator(generator, rng, f"{type(self).__name__}.generate")
+        gen = as_generator(rng, default=None)
+        return generate(self, n_traj, steps, dt, noise, gen, method, q0, qdot0, t0, substeps)

@@ -36,7 +36,7 @@ from torch import Tensor
 from torch.func import jvp, vjp
 
 from symnet.groups import Generator
-from symnet.noether._discover_affine import gl_basis
+from symnet.noether.discovery.candidates import gl_basis
 
 __all__ = [
     "Charge",

@@ -1,9 +1,10 @@
-"""Building blocks shared by the models: smooth MLPs and the abstract :class:`PhysicsModel`.
+"""The abstract :class:`PhysicsModel` and the argument checks every model shares.
 
-The learned scalars (Lagrangians, Hamiltonians, potentials) are differentiated
-twice by the vector fields of :mod:`symnet.mechanics`, so the activations
-offered here are smooth (no ReLU: its second derivative is zero almost
-everywhere, which makes a learned mass matrix singular).
+Every model of :mod:`symnet.models` validates ``config_shape``, ``hidden``,
+``layers`` and ``activation`` the same way and builds its default networks
+with one :class:`~symnet.models.mlp.MLP` builder
+(:meth:`PhysicsModel._init_network_options`, :meth:`PhysicsModel._mlp`,
+:meth:`PhysicsModel._module`).
 """
 
 from __future__ import annotations
@@ -18,101 +19,9 @@ from torch import Tensor, nn
 
 from symnet._util import format_shape
 from symnet.models._options import check_input_dtype, integer
+from symnet.models.mlp import MLP, check_activation
 
-__all__ = ["MLP", "PhysicsModel", "activation_factory", "ACTIVATIONS"]
-
-
-class Sin(nn.Module):
-    """Elementwise ``sin`` (periodic features, forcing terms)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``sin(x)``, same shape as ``x``."""
-        return torch.sin(x)
-
-
-#: Names accepted by ``activation=`` (all smooth: twice differentiable everywhere).
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "softplus": nn.Softplus,
-    "tanh": nn.Tanh,
-    "silu": nn.SiLU,
-    "gelu": nn.GELU,
-    "sin": Sin,
-}
-
-
-def activation_factory(activation: str | Callable[[], nn.Module]) -> Callable[[], nn.Module]:
-    """A factory of the named activation (a callable is returned unchanged).
-
-    Raises
-    ------
-    ValueError
-        Unknown name; the message lists :data:`ACTIVATIONS`.
-    """
-    if callable(activation) and not isinstance(activation, str):
-        return activation
-    try:
-        return ACTIVATIONS[activation]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown activation {activation!r}; available: {', '.join(sorted(ACTIVATIONS))} "
-            "(smooth ones only: a learned scalar is differentiated twice)"
-        ) from None
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an int ``>= minimum`` (any integer type, not bool); errors name ``name``."""
-    return integer(value, name, minimum=minimum)
-
-
-class MLP(nn.Sequential):
-    """``in -> [Linear, activation] x layers -> Linear -> out``.
-
-    Parameters
-    ----------
-    in_features, out_features : int
-        Sizes of the input and output (last axis).
-    hidden : int
-        Width of every hidden layer.
-    layers : int
-        Number of hidden layers (``>= 1``).
-    activation : str or callable
-        A name of :data:`ACTIVATIONS` or an ``nn.Module`` factory.
-
-    Examples
-    --------
-    >>> import torch
-    >>> MLP(4, 1, hidden=8, layers=2)(torch.randn(3, 4)).shape
-    torch.Size([3, 1])
-    """
-
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        hidden: int = 128,
-        layers: int = 2,
-        activation: str | Callable[[], nn.Module] = "softplus",
-    ) -> None:
-        make = activation_factory(activation)
-        in_features = _positive_int("in_features", in_features)
-        out_features = _positive_int("out_features", out_features)
-        hidden = _positive_int("hidden", hidden)
-        layers = _positive_int("layers", layers)
-        sizes = [in_features] + [hidden] * layers
-        mods: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            mods += [nn.Linear(a, b), make()]
-        mods.append(nn.Linear(sizes[-1], out_features))
-        super().__init__(*mods)
-        self.in_features, self.out_features = in_features, out_features
-        self.hidden, self.layers = hidden, layers
-        self.activation = activation if isinstance(activation, str) else make.__name__
-
-    def __repr__(self) -> str:
-        return (
-            f"MLP({self.in_features} -> {self.hidden}x{self.layers} {self.activation} -> "
-            f"{self.out_features})"
-        )
+__all__ = ["PhysicsModel", "config_shape_arg", "flat_cat", "scalar_output", "time_column"]
 
 
 class PhysicsModel(nn.Module):
@@ -149,6 +58,40 @@ class PhysicsModel(nn.Module):
     def config(self) -> dict[str, Any]:
         """Constructor arguments (what :func:`~symnet.models.load_checkpoint` rebuilds from)."""
         return {}
+
+    # ------------------------------------------------------ shared construction
+    def _init_network_options(
+        self,
+        config_shape: Any,
+        hidden: Any,
+        layers: Any,
+        activation: str | Callable[[], nn.Module],
+    ) -> None:
+        """Validate and store ``config_shape``, ``hidden``, ``layers`` and ``activation``."""
+        self.config_shape = config_shape_arg(config_shape)
+        self.hidden = integer(hidden, "hidden", minimum=1)
+        self.layers = integer(layers, "layers", minimum=1)
+        self.activation = check_activation(activation)
+
+    def _mlp(self, in_features: int, out_features: int) -> MLP:
+        """An :class:`~symnet.models.mlp.MLP` of the model's width, depth and activation."""
+        return MLP(in_features, out_features, self.hidden, self.layers, self.activation)
+
+    @staticmethod
+    def _module(module: Any) -> nn.Module:
+        """A user's ``module=``, checked to be an ``nn.Module``."""
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+        return module
+
+    def _network_config(self) -> dict[str, Any]:
+        """The shared part of :meth:`config` (``config_shape``, ``hidden``, ``layers``, ...)."""
+        return {
+            "config_shape": self.config_shape,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "activation": self.activation,
+        }
 
     def _check(self, q: Tensor, v: Tensor, names: tuple[str, str] = ("q", "qdot")) -> None:
         """Shapes (B, *S), equal batch sizes and the model's dtype, or an error naming the input."""
@@ -204,12 +147,6 @@ def config_shape_arg(config_shape: Any) -> tuple[int, ...]:
     if not shape:
         raise ValueError(expected)
     return shape
-
-
-def check_activation(activation: Any) -> Any:
-    """``activation`` if it is a known name or a callable (the error lists the names)."""
-    activation_factory(activation)
-    return activation
 
 
 def scalar_output(out: Any, q: Tensor, what: str) -> Tensor:

@@ -19,8 +19,10 @@ import torch
 from torch import Tensor
 
 from symnet.groups import Generator
-from symnet.noether._discover_affine import Layout, name_rows
-from symnet.noether._discover_hamiltonian import (
+from symnet.noether.discovery.candidates import Layout
+from symnet.noether.discovery.linalg import Spectrum, rref
+from symnet.noether.discovery.naming import name_rows
+from symnet.noether.discovery.phase_space import (
     Basis,
     Charge,
     affine_basis,
@@ -28,7 +30,6 @@ from symnet.noether._discover_hamiltonian import (
     formula,
     templates,
 )
-from symnet.noether._discover_linalg import Spectrum, rref
 
 __all__ = ["name_charges"]
 
@@ -90,8 +91,6 @@ def _point_fn(gen: Generator) -> Callable[[Tensor, Tensor], Tensor]:
 def _point_charges(
     Qn: Tensor, q: Tensor, p: Tensor, tol: float, noise: float
 ) -> list[tuple[Charge, float]]:
-    from symnet.noether.check import charge_label
-
     shape = tuple(q.shape[1:])
     aff = affine_basis(shape)
     Av = aff.fn(q, p)
@@ -112,8 +111,7 @@ def _point_charges(
     out = []
     for item, dv in zip(named, dev.tolist(), strict=False):
         gen = item.generator
-        label = charge_label(gen)
-        c = Charge(label, _point_fn(gen), f"p . xi[{gen.name}]", generator=gen)
+        c = Charge(gen.charge_label, _point_fn(gen), f"p . xi[{gen.name}]", generator=gen)
         out.append((c, max(item.deviation, dv)))
     return out
 

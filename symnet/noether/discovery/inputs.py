@@ -1,4 +1,4 @@
-"""Input validation for :func:`discover`, :func:`discover_hamiltonian`, :func:`check_charges`.
+"""Input validation of :func:`discover`, :func:`discover_hamiltonian` and :func:`check_charges`.
 
 Every argument is checked, and an error names it: numbers must be finite
 and not bools, integers may be of any integer type (``operator.index``),
@@ -37,6 +37,7 @@ DTYPES = (torch.float32, torch.float64)
 
 
 def check_dtype(dtype: Any) -> torch.dtype:
+    """``dtype`` if it is float32 or float64 (a TypeError otherwise)."""
     if not isinstance(dtype, torch.dtype) or dtype not in DTYPES:
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     return dtype
@@ -84,6 +85,7 @@ def times(t: Any, B: int, dtype: torch.dtype) -> Tensor:
 
 
 def check_options(threshold: Any, max_relative: Any, min_gap: Any) -> None:
+    """Validate the cut options of the discovery (errors name the argument)."""
     if threshold is not None:
         threshold = real(threshold, "threshold")
         if not 0 < threshold < 1:

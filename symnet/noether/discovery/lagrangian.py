@@ -39,9 +39,10 @@ from torch import Tensor
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable
 from symnet.groups import Generator
-from symnet.noether._discover_affine import Layout, affine_columns, field_matrix, name_rows
-from symnet.noether._discover_algebra import vector_field_algebra
-from symnet.noether._discover_inputs import (
+from symnet.noether._quantities import gradients, lagrangian_charge_values
+from symnet.noether.discovery.algebra import vector_field_algebra
+from symnet.noether.discovery.candidates import Layout, affine_columns, field_matrix
+from symnet.noether.discovery.inputs import (
     ALGEBRA_STATES,
     check_dtype,
     check_options,
@@ -50,13 +51,12 @@ from symnet.noether._discover_inputs import (
     states,
     times,
 )
-from symnet.noether._discover_linalg import noise_level, rref, spectrum
-from symnet.noether._discover_phase import discover_hamiltonian
-from symnet.noether._discover_result import SymmetryDiscovery
-from symnet.noether._discover_verify import verify_generators
-from symnet.noether._quantities import gradients, lagrangian_charge_values
+from symnet.noether.discovery.linalg import noise_level, rref, spectrum
+from symnet.noether.discovery.naming import name_rows
+from symnet.noether.discovery.result import SymmetryDiscovery
+from symnet.noether.discovery.verify import verify_generators
 
-__all__ = ["discover", "discover_hamiltonian"]
+__all__ = ["discover"]
 
 LAGRANGIAN_FAMILIES = ("affine",)
 

@@ -1,0 +1,172 @@
+"""Kinds of tensors a group acts on, and their layouts.
+
+=========  ==================  ==========================================
+kind       layout              transformed by
+=========  ==================  ==========================================
+point      ``(n, ..., N, d)``  rotations, translations, permutations, boosts
+vector     ``(n, ..., N, d)``  rotations, permutations, boosts (as velocity)
+scalar     ``(n, ..., N, C)``  permutations only
+global     ``(n, ..., C)``     nothing (invariant)
+time       ``(n, ...)``        time shifts only
+irreps     ``(n, ..., dim)``   rotations, through e3nn's Wigner D matrices
+rep        ``(n, ..., dim)``   its group, through the matrices ``rho(g)``
+=========  ==================  ==========================================
+
+``n`` is the batch of group elements (or 1 to broadcast one element); the
+particle axis is ``-2``. An e3nn ``Irreps`` (or a string that parses as one,
+such as ``"1x0e + 1x1o"``) is an ``irreps`` kind; build a per-particle one
+``(n, ..., N, dim)``, which permutations also act on, with :func:`irreps_kind`.
+A representation of :mod:`symnet.groups.reps` (``PermRep(G, 4) * Vector(G)``)
+is a ``rep`` kind: wherever a kind is expected, a rep can be passed.
+
+Examples
+--------
+>>> from symnet.groups import Rotation, Vector, as_kind
+>>> as_kind("point"), str(as_kind(Vector(Rotation(3))))
+(Kind(name='point', irreps=None, per_particle=False, rep=None), 'rep V')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from symnet._util import format_shape
+
+__all__ = ["Kind", "KIND_NAMES", "as_kind", "irreps_kind", "check_layout"]
+
+KIND_NAMES = ("point", "vector", "scalar", "global", "time")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """The type of a tensor a group acts on.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``, ``"time"``
+        or ``"irreps"``.
+    irreps : e3nn.o3.Irreps, optional
+        The irreducible representations, for ``name == "irreps"``.
+    per_particle : bool
+        For irreps: the tensor has a particle axis at ``-2`` that permutations act on.
+    rep : Rep, optional
+        The representation, for ``name == "rep"`` (:mod:`symnet.groups.reps`).
+    """
+
+    name: str
+    irreps: Any = None
+    per_particle: bool = False
+    rep: Any = None
+
+    def __str__(self) -> str:
+        if self.name == "rep":
+            return f"rep {self.rep!r}"
+        if self.name == "irreps":
+            return f"irreps({self.irreps}{', per particle' if self.per_particle else ''})"
+        return self.name
+
+    @property
+    def particle_axis(self) -> bool:
+        """True when the tensor has a particle axis at ``-2`` (permutations act on it)."""
+        return self.name in ("point", "vector", "scalar") or (
+            self.name == "irreps" and self.per_particle
+        )
+
+
+def _is_irreps(obj: Any) -> bool:
+    return type(obj).__name__ == "Irreps" and type(obj).__module__.startswith("e3nn")
+
+
+def irreps_kind(irreps: Any, per_particle: bool = False) -> Kind:
+    """Kind for a tensor of e3nn irreps, optionally with a particle axis.
+
+    Parameters
+    ----------
+    irreps : e3nn.o3.Irreps or str
+        The representation, e.g. ``"1x0e + 1x1o"``.
+    per_particle : bool
+        Layout ``(n, ..., N, dim)`` with particles permuted, instead of ``(n, ..., dim)``.
+    """
+    from e3nn import o3
+
+    return Kind("irreps", o3.Irreps(irreps), per_particle)
+
+
+def as_kind(kind: Any, name: str = "kind") -> Kind:
+    """Parse a kind given as a :class:`Kind`, a kind name, or e3nn Irreps.
+
+    Raises
+    ------
+    ValueError
+        The string is neither a kind name nor parseable as Irreps.
+    TypeError
+        ``kind`` is of another type.
+    """
+    if isinstance(kind, Kind):
+        return kind
+    from symnet.groups.reps import Rep
+
+    if isinstance(kind, Rep):
+        return Kind("rep", rep=kind)
+    if isinstance(kind, str):
+        if kind in KIND_NAMES:
+            return Kind(kind)
+        if kind.strip():  # "" parses as empty Irreps, which is never what was meant
+            try:
+                return irreps_kind(kind)
+            except (ValueError, AssertionError):
+                pass
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, KIND_NAMES))} or e3nn Irreps, got {kind!r}"
+        )
+    if _is_irreps(kind):
+        return Kind("irreps", kind)
+    raise TypeError(
+        f"{name} must be a kind name ({', '.join(KIND_NAMES)}), a Kind, a Rep, or e3nn Irreps, "
+        f"got {type(kind).__name__}"
+    )
+
+
+def check_layout(kind: Kind, x: Tensor, name: str, dim: int | None = None) -> None:
+    """Check that ``x`` has a layout compatible with ``kind`` (and spatial ``dim``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, the kind, the expected layout and the actual shape.
+    """
+    shape = format_shape(x.shape)
+    if kind.name in ("point", "vector"):
+        if x.dim() < 3:
+            raise ValueError(f"{name} of kind {kind} must have shape (n, ..., N, d), got {shape}")
+        if dim is not None and x.shape[-1] != dim:
+            raise ValueError(
+                f"{name} of kind {kind} has last dimension {x.shape[-1]}, but the group acts "
+                f"in d = {dim} dimensions; expected shape (n, ..., N, {dim}), got {shape}"
+            )
+    elif kind.name == "scalar":
+        if x.dim() < 3:
+            raise ValueError(f"{name} of kind scalar must have shape (n, ..., N, C), got {shape}")
+    elif kind.name == "global":
+        if x.dim() < 1:
+            raise ValueError(f"{name} of kind global must have shape (n, ..., C), got {shape}")
+    elif kind.name == "time":
+        if x.dim() < 1:
+            raise ValueError(f"{name} of kind time must have shape (n, ...), got {shape}")
+    elif kind.name == "rep":
+        if x.dim() < 2 or x.shape[-1] != kind.rep.dim:
+            raise ValueError(
+                f"{name} of kind {kind} must have shape (n, ..., {kind.rep.dim}), got {shape}"
+            )
+    elif kind.name == "irreps":
+        need = 3 if kind.per_particle else 2
+        if x.dim() < need or x.shape[-1] != kind.irreps.dim:
+            layout = "(n, ..., N, dim)" if kind.per_particle else "(n, ..., dim)"
+            raise ValueError(
+                f"{name} of kind {kind} must have shape {layout} with dim = "
+                f"{kind.irreps.dim}, got {shape}"
+            )

@@ -1,0 +1,425 @@
+"""The verification pipeline shared by every Noether check.
+
+:func:`~symnet.noether.check`, :func:`~symnet.noether.check_hamiltonian` and
+:func:`~symnet.noether.check_charges` run the same stages; only what they
+evaluate along the trajectories differs (a generator's charge ``J`` or ``Q``,
+or a given phase-space function ``Q(q, p)``):
+
+1. options: numbers validated with errors naming the argument
+   (:func:`integer_option`, :func:`real_option`);
+2. states: float64 copies of the initial states (:func:`prepare_states`);
+3. probe: the function's output shape, mutation and gradients (by the caller);
+4. rollouts at ``dt`` and ``dt/2``, a chunk of trajectories at a time, with
+   the divergence test (:func:`measure_along_trajectories`, sized by
+   :func:`chunk_and_memory`);
+5. charges and their rates along both runs (an :data:`Evaluate` callable,
+   built on :func:`evaluate_charges`);
+6. reductions: drift (:func:`drift`), balance-law residual (composite Simpson
+   rule, :func:`simpson_cumulative`) and invariance error per trajectory,
+   then the worst over the batch (:class:`Measurements`);
+7. verdict rows (:func:`verdict_row`) and the report (:func:`make_report`).
+
+The formulas are in docs/theory.md, section 'Noether charges',
+docs/theory.md, section 'Balance law' and docs/theory.md, section 'Verdict rules'.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from symnet._util import check_tensor, format_shape
+from symnet.noether._memory import DEFAULT_CHUNK_BYTES, chunk_and_memory, trajectory_bytes
+from symnet.noether._quantities import ChargeValues, gradients
+from symnet.noether.discrete import chunk_rollout, state_size
+from symnet.noether.report import NoetherReport, Row
+from symnet.noether.verdict import Evidence, VerdictThresholds, decide
+
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "Evaluate",
+    "Measurements",
+    "RunSpec",
+    "chunk_and_memory",
+    "drift",
+    "evaluate_charges",
+    "integer_option",
+    "make_report",
+    "measure_along_trajectories",
+    "prepare_states",
+    "real_option",
+    "simpson_cumulative",
+    "trajectory_bytes",
+    "verdict_row",
+]
+
+#: States per reverse-mode pass of the charge evaluation.
+_CHUNK = 65536
+#: Runs at dt and dt/2 that disagree by more than this (relative) are not resolved.
+_DISAGREE = 1e-2
+
+#: ``evaluate(q, v, t, rates)``: the charges of every checked item at states
+#: ``(T, b, *S)``, one :class:`ChargeValues` of shape ``(T, b)`` each (rates
+#: may be zeros when ``rates`` is False).
+Evaluate = Callable[[Tensor, Tensor, Tensor, bool], list[ChargeValues]]
+
+
+# ---------------------------------------------------------------- 1. options, 2. states
+
+
+def integer_option(x: Any, name: str, minimum: int) -> int:
+    """``x`` as an int (any integer type, not bool), at least ``minimum``."""
+    try:
+        if isinstance(x, bool):
+            raise TypeError
+        value = operator.index(x)
+    except TypeError:
+        raise ValueError(
+            f"{name} must be an int >= {minimum}, got {x!r} ({type(x).__name__})"
+        ) from None
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return value
+
+
+def real_option(x: Any, name: str, what: str, ok: Callable[[float], bool]) -> float:
+    """``x`` as a float (any real type, not bool) satisfying ``ok``."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{name} must be {what}, got {x!r} ({type(x).__name__})")
+    value = float(x)
+    if not ok(value):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def check_thresholds(thresholds: Any, argument: str) -> VerdictThresholds:
+    """``thresholds`` (a :class:`VerdictThresholds` or None for the defaults), checked."""
+    if thresholds is None:
+        return VerdictThresholds()
+    if not isinstance(thresholds, VerdictThresholds):
+        raise TypeError(
+            f"{argument} must be a symnet.noether.VerdictThresholds (e.g. "
+            f"VerdictThresholds(drift=1e-8)), got {type(thresholds).__name__}"
+        )
+    return thresholds
+
+
+def prepare_states(q0: Any, v0: Any, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
+    """Float64 copies of the initial states, shape ``(B, *S)`` each (validated)."""
+    check_tensor(q0, names[0], ndim_min=2)
+    check_tensor(v0, names[1], ndim_min=2)
+    if q0.shape != v0.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape (B, *S), got "
+            f"{format_shape(q0.shape)} and {format_shape(v0.shape)}"
+        )
+    f64 = torch.float64
+    return q0.detach().to(f64).clone(), v0.detach().to(f64).clone()
+
+
+# ---------------------------------------------------------------- 5. charges
+
+
+def evaluate_charges(
+    fn: Callable,
+    items: Sequence[Any],
+    q: Tensor,
+    v: Tensor,
+    t: Tensor,
+    values: Callable[..., ChargeValues],
+    name: str,
+    rates: bool = True,
+) -> list[ChargeValues]:
+    """Charges (and, if ``rates``, their rates) of every item at states ``(T, B, *S)``.
+
+    One reverse-mode pass of ``fn`` per block of states, then
+    ``values(grads, item, q, v, t, rates)`` per item; results of shape ``(T, B)``.
+    """
+    T, B = q.shape[:2]
+    flat = [x.reshape(T * B, *x.shape[2:]) for x in (q, v)]
+    tf = t.reshape(T * B)
+    parts: list[list[ChargeValues]] = []
+    for start in range(0, T * B, _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        qs, vs, ts = flat[0][sl], flat[1][sl], tf[sl]
+        grads = gradients(fn, qs, vs, ts, name)
+        parts.append([values(grads, item, qs, vs, ts, rates) for item in items])
+    out = []
+    for k in range(len(items)):
+        fields = [
+            torch.cat([getattr(p[k], f).detach() for p in parts]).reshape(T, B)
+            for f in ("charge", "charge_scale", "rate", "rate_scale")
+        ]
+        out.append(ChargeValues(*fields))
+    return out
+
+
+# ---------------------------------------------------------------- 6. reductions
+
+
+def drift(cv: ChargeValues) -> tuple[Tensor, Tensor]:
+    """Relative drift ``max_t |Q(t) - Q(0)| / S_Q`` per trajectory and ``S_Q``, both ``(B,)``.
+
+    ``S_Q = max(|Q(0)|, mean_t charge_scale)`` (docs/theory.md, section 'Verdict rules').
+    """
+    Q = cv.charge
+    scale = torch.maximum(Q[0].abs(), cv.charge_scale.mean(dim=0)).clamp_min(1e-300)
+    return (Q - Q[0]).abs().amax(dim=0) / scale, scale
+
+
+def simpson_cumulative(rate: Tensor, h: float) -> Tensor:
+    """Cumulative integral of ``rate`` (shape ``(2K+1, B)``) at the even grid points, ``(K+1, B)``.
+
+    Composite Simpson rule with step ``h``; the first entry is zero.
+    """
+    pieces = h / 3.0 * (rate[0:-2:2] + 4.0 * rate[1:-1:2] + rate[2::2])
+    zero = torch.zeros_like(rate[:1])
+    return torch.cat([zero, pieces.cumsum(dim=0)])
+
+
+def divergence(coarse: Any, fine: Any, floor: float) -> Tensor:
+    """Per trajectory, the growth of the states when the runs at dt and dt/2 disagree, else 1.
+
+    Growth: the largest ``|q|, |v|`` along either run over its initial value
+    (at least ``floor``). Disagreement: ``max_t |x_dt(t) - x_dt/2(t)|`` relative
+    to the largest state of the run. A physically growing solution (resolved:
+    both runs agree) is not a divergence. Shape ``(b,)``.
+    """
+    size_c, size_f = state_size(coarse.q, coarse.v), state_size(fine.q, fine.v)
+    start = size_c[0].clamp_min(floor)
+    growth = torch.maximum(size_c.amax(0), size_f.amax(0)) / start
+    diff = torch.maximum(
+        (coarse.q - fine.q[::2]).abs().flatten(2).amax(-1),
+        (coarse.v - fine.v[::2]).abs().flatten(2).amax(-1),
+    ).amax(0)
+    scale = torch.maximum(size_c.amax(0), size_f.amax(0)).clamp_min(1e-300)
+    disagree = ~(diff <= _DISAGREE * scale)  # NaN disagrees
+    return torch.where(disagree, growth, torch.ones_like(growth))
+
+
+class Measurements:
+    """Per-trajectory results of the chunks, reduced over the batch at the end.
+
+    Attributes
+    ----------
+    charges : dict of str to Tensor
+        Each item's charge along the run at ``dt``, shape ``(steps + 1, B)``.
+    per : dict of str to dict of str to Tensor
+        Per item: ``drift``, ``drift_half``, ``balance`` and ``invariance``,
+        each shape ``(B,)``.
+    growth : Tensor
+        Divergence growth factor per trajectory, shape ``(B,)``.
+    times : Tensor
+        Shape ``(steps + 1, B)``.
+    """
+
+    def __init__(self, names: Sequence[str], steps: int, B: int) -> None:
+        f64 = torch.float64
+        self.charges = {n: torch.empty(steps + 1, B, dtype=f64) for n in names}
+        keys = ("drift", "drift_half", "balance", "invariance")
+        self.per = {n: {k: torch.empty(B, dtype=f64) for k in keys} for n in names}
+        self.growth = torch.ones(B, dtype=f64)
+        self.times = torch.empty(steps + 1, B, dtype=f64)
+
+    def add(
+        self,
+        sl: slice,
+        names: Sequence[str],
+        coarse: Sequence[ChargeValues],
+        fine: Sequence[ChargeValues],
+        dt: float,
+    ) -> None:
+        """Store the measurements of the trajectories ``sl`` from both runs' charges."""
+        for name, cc, cf in zip(names, coarse, fine, strict=True):
+            drift_c, _ = drift(cc)
+            drift_f, scale = drift(cf)
+            integral = simpson_cumulative(cf.rate, dt / 2)
+            change = cf.charge[::2] - cf.charge[0]
+            per = self.per[name]
+            per["drift"][sl] = drift_c
+            per["drift_half"][sl] = drift_f
+            per["balance"][sl] = (change - integral).abs().amax(dim=0) / scale
+            # every state checked, on both grids (rates not evaluated count as zero)
+            per["invariance"][sl] = torch.maximum(
+                cc.invariance_error.amax(dim=0), cf.invariance_error.amax(dim=0)
+            )
+            self.charges[name][:, sl] = cc.charge
+
+    def reduce(self, name: str, key: str) -> float:
+        """The worst (largest) value of ``key`` over the batch."""
+        return self.per[name][key].max().item()
+
+    def evidence(self, name: str, finite: float | None, order: int) -> Evidence:
+        """What was measured for item ``name``, reduced over the batch."""
+        growth = self.growth.max().item() if len(self.growth) else 1.0
+        return Evidence(
+            self.reduce(name, "invariance"),
+            finite,
+            self.reduce(name, "drift"),
+            self.reduce(name, "drift_half"),
+            self.reduce(name, "balance"),
+            order,
+            growth,
+        )
+
+
+# ---------------------------------------------------------------- 4. rollouts
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How the trajectories are integrated: the coarse run; the fine one halves ``dt``."""
+
+    dt: float
+    steps: int
+    method: str
+    t0: float
+
+    def coarse(self) -> dict[str, Any]:
+        """Keyword arguments of the rollout at ``dt``."""
+        return {"dt": self.dt, "steps": self.steps, "method": self.method, "t0": self.t0}
+
+    def fine(self) -> dict[str, Any]:
+        """Keyword arguments of the rollout at ``dt / 2`` (twice the steps)."""
+        return {**self.coarse(), "dt": self.dt / 2, "steps": 2 * self.steps}
+
+
+def _check_unmodified(qc: Tensor, vc: Tensor, q: Tensor, v: Tensor) -> None:
+    for x, ref, arg in ((qc, q, "q"), (vc, v, "qdot (or p)")):
+        if not torch.equal(x, ref):
+            raise ValueError(
+                f"field modified its input {arg} in place during the rollout; a field must not "
+                "write into its arguments (use out-of-place operations)"
+            )
+
+
+def measure_along_trajectories(
+    field: Any,
+    q: Tensor,
+    v: Tensor,
+    *,
+    run: RunSpec,
+    names: Sequence[str],
+    evaluate: Evaluate,
+    chunk: int,
+    field_grad: bool = False,
+    bar: Any = None,
+    after_rollout: Callable[[Any], None] | None = None,
+) -> Measurements:
+    """Stages 4 to 6: roll out, evaluate the charges and reduce, a chunk at a time.
+
+    Parameters
+    ----------
+    field : VectorField or callable
+        The dynamics (:func:`symnet.mechanics.rollout`).
+    q, v : Tensor
+        Initial states, shape ``(B, *S)``; not modified (a field writing
+        into them is refused).
+    run : RunSpec
+        Step, steps, method, initial time.
+    names : sequence of str
+        The checked items, in the order :data:`evaluate` returns them.
+    evaluate : Evaluate
+        Their charges at states ``(T, b, *S)``.
+    chunk : int
+        Trajectories per chunk.
+    field_grad : bool
+        Run the field in grad mode (a user's field may use autograd).
+    bar : optional
+        A progress bar, advanced once per chunk.
+    after_rollout : callable, optional
+        Called with the coarse trajectory of each chunk (e.g. to check masses).
+
+    Returns
+    -------
+    Measurements
+        Per trajectory; ``times`` on the coarse grid even when nothing is measured.
+    """
+    B = q.shape[0]
+    m = Measurements(names, run.steps, B)
+    if not names:
+        grid = run.t0 + run.dt * torch.arange(run.steps + 1, dtype=torch.float64)[:, None]
+        m.times = grid.expand(run.steps + 1, B)
+        return m
+    floor = max(1e-3 * float(torch.maximum(q.abs().max(), v.abs().max())), 1e-300)
+    for start in range(0, B, chunk):
+        sl = slice(start, min(B, start + chunk))
+        qc, vc = q[sl].clone(), v[sl].clone()
+        with torch.set_grad_enabled(field_grad):
+            coarse = chunk_rollout(field, qc, vc, start, **run.coarse())
+            fine = chunk_rollout(field, qc, vc, start, **run.fine())
+        _check_unmodified(qc, vc, q[sl], v[sl])
+        m.growth[sl] = divergence(coarse, fine, floor)
+        m.times[:, sl] = coarse.t
+        if after_rollout is not None:
+            after_rollout(coarse)
+        cv_coarse = evaluate(coarse.q, coarse.v, coarse.t, False)
+        del coarse
+        cv_fine = evaluate(fine.q, fine.v, fine.t, True)
+        del fine
+        m.add(sl, names, cv_coarse, cv_fine, run.dt)
+        del cv_coarse, cv_fine
+        if bar is not None:
+            bar.update()
+    return m
+
+
+# ---------------------------------------------------------------- 7. verdicts
+
+
+def verdict_row(
+    ev: Evidence,
+    thresholds: VerdictThresholds,
+    *,
+    generator: str,
+    charge: str,
+    group: str | None = None,
+) -> Row:
+    """The verdict (:func:`symnet.noether.verdict.decide`) and report row of one item.
+
+    The measured order is ``nan`` when both drifts vanish (as in the JSON report).
+    """
+    verdict, reason = decide(ev, thresholds)
+    return Row(
+        group=group,
+        generator=generator,
+        charge=charge,
+        invariance_error=ev.invariance_error,
+        finite_error=ev.finite_error,
+        drift=ev.drift,
+        drift_half=ev.drift_half,
+        measured_order=ev.measured_order,
+        order=ev.order,
+        balance_residual=ev.balance_residual,
+        verdict=verdict,
+        reason=reason,
+    )
+
+
+def make_report(
+    rows: list[Row],
+    m: Measurements,
+    *,
+    form: str,
+    run: RunSpec,
+    thresholds: VerdictThresholds,
+) -> NoetherReport:
+    """The :class:`NoetherReport` of a run."""
+    return NoetherReport(
+        rows=rows,
+        charges=m.charges,
+        times=m.times,
+        form=form,
+        method=run.method,
+        dt=run.dt,
+        steps=run.steps,
+        batch=int(m.times.shape[1]),
+        t0=run.t0,
+        tolerances=thresholds,
+    )
