@@ -22,6 +22,7 @@ __all__ = [
     "check_finite",
     "cast_callable",
     "dtype_mismatch",
+    "time_like",
     "format_shape",
 ]
 
@@ -225,3 +226,33 @@ def dtype_mismatch(fn: Callable, dtype: torch.dtype, error: str = "") -> str | N
                 f"cast the states (x.to({t.dtype})) or the module (module.to({dtype}))"
             )
     return None
+
+
+def time_like(t: Tensor | float | None, q: Tensor) -> Tensor:
+    """Time as a tensor of shape ``(B,)`` in ``q``'s dtype and device (``None`` is 0).
+
+    Parameters
+    ----------
+    t : None, float, 0-d Tensor or Tensor of shape (B,)
+        The time(s); a bool is refused.
+    q : Tensor, shape (B, *S)
+        Fixes ``B``, dtype and device.
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        A new tensor (or ``t`` itself when it already has that shape and dtype).
+    """
+    if t is None:
+        return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
+    if isinstance(t, bool):
+        raise TypeError(f"t must be a number or a tensor of shape ({q.shape[0]},), got {t!r}")
+    t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
+    if t.dim() == 0:
+        return t.expand(q.shape[0]).clone()
+    if t.shape != (q.shape[0],):
+        raise ValueError(
+            f"t must be a number or a tensor of shape ({q.shape[0]},) for a batch of "
+            f"{q.shape[0]}, got {format_shape(t.shape)}"
+        )
+    return t

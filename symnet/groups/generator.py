@@ -17,27 +17,12 @@ import torch
 from torch import Tensor
 from torch.func import jvp
 
-from symnet._util import check_tensor, format_shape, with_time
+from symnet._util import check_tensor, format_shape, time_like, with_time
 
 if TYPE_CHECKING:
     from symnet.groups.group import Group
 
 __all__ = ["Generator"]
-
-
-def _default_time(q: Tensor, t: Tensor | float | None) -> Tensor:
-    """Time as a tensor of shape ``(B,)`` in ``q``'s dtype and device."""
-    if t is None:
-        return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
-    t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
-    if t.dim() == 0:
-        return t.expand(q.shape[0]).clone()
-    if t.shape != (q.shape[0],):
-        raise ValueError(
-            f"t must be a scalar or have shape ({q.shape[0]},) to match q of shape "
-            f"{format_shape(q.shape)}, got {format_shape(t.shape)}"
-        )
-    return t
 
 
 def _state(q: Tensor, qdot: Tensor, t: Tensor | float | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -48,7 +33,7 @@ def _state(q: Tensor, qdot: Tensor, t: Tensor | float | None) -> tuple[Tensor, T
         raise ValueError(
             f"qdot must have the shape of q {format_shape(q.shape)}, got {format_shape(qdot.shape)}"
         )
-    return q, qdot.to(q.dtype), _default_time(q, t)
+    return q, qdot.to(q.dtype), time_like(t, q)
 
 
 class Generator:
@@ -178,7 +163,7 @@ class Generator:
             Shape ``(B, *S)``.
         """
         q = check_tensor(q, "q", ndim_min=1, finite=False)
-        out = self._xi(q, _default_time(q, t))
+        out = self._xi(q, time_like(t, q))
         if not isinstance(out, Tensor) or out.shape != q.shape:
             got = format_shape(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise ValueError(
@@ -192,7 +177,7 @@ class Generator:
     def boundary(self, q: Tensor, t: Tensor | float | None = None) -> Tensor:
         """The boundary term ``F(q, t)``, shape ``(B,)`` (zeros when there is none)."""
         q = check_tensor(q, "q", ndim_min=1, finite=False)
-        t = _default_time(q, t)
+        t = time_like(t, q)
         if self._boundary is None:
             return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
         out = self._boundary(q, t)

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from symnet._probe import check_autodiff
-from symnet._util import check_tensor, format_shape
+from symnet._util import check_tensor, format_shape, time_like
 from symnet.groups import Generator
 from symnet.noether._quantities import (
     StateGradients,
@@ -32,19 +32,7 @@ def _state(q: Tensor, v: Tensor, t: Tensor | float | None, names: tuple[str, str
             f"{names[0]} and {names[1]} must have the same shape (B, *S), got "
             f"{format_shape(q.shape)} and {format_shape(v.shape)}"
         )
-    if t is None:
-        t = 0.0
-    if isinstance(t, bool):
-        raise TypeError(f"t must be a number or a tensor of shape ({q.shape[0]},), got {t!r}")
-    t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
-    if t.dim() == 0:
-        return t.expand(q.shape[0]).clone()
-    if t.shape != (q.shape[0],):
-        raise ValueError(
-            f"t must be a number or a tensor of shape ({q.shape[0]},) for a batch of "
-            f"{q.shape[0]}, got {format_shape(t.shape)}"
-        )
-    return t
+    return time_like(t, q)
 
 
 class _Probed:

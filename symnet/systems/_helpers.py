@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from symnet._deprecation import MISSING
-from symnet._util import format_shape
+from symnet._util import format_shape, time_like
 
 __all__ = [
     "finite",
@@ -87,21 +87,6 @@ def masses_tensor(masses: Any, n: int, name: str = "masses") -> Tensor:
     if not bool(torch.isfinite(m).all()) or bool((m <= 0).any()):
         raise ValueError(f"{name} must be positive and finite, got {m.tolist()}")
     return m.clone()
-
-
-def time_like(t: Tensor | float | None, q: Tensor) -> Tensor:
-    """Time as a tensor of shape ``(B,)`` in ``q``'s dtype and device (``None`` is 0)."""
-    if t is None:
-        return torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
-    t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
-    if t.dim() == 0:
-        return t.expand(q.shape[0]).clone()
-    if t.shape != (q.shape[0],):
-        raise ValueError(
-            f"t must be a float, a 0-d tensor or of shape ({q.shape[0]},), got "
-            f"{format_shape(t.shape)}"
-        )
-    return t
 
 
 def uniform(shape: Sequence[int], low: float, high: float, rng: torch.Generator | None) -> Tensor:
