@@ -285,6 +285,9 @@ class Group(Named, ABC):
             Same shape as ``x``. ``x`` is not modified.
         """
         kind = as_kind(kind)
+        if kind.name == "constant":  # every group leaves it alone
+            check_layout(kind, x, "x")
+            return x.clone()
         x = check_tensor(x, "x", ndim_min=1, finite=False)
         check_layout(kind, x, "x", self._layout_dim(kind))
         self._check_batch(g, x)
@@ -315,6 +318,9 @@ class Group(Named, ABC):
         """
         name = self._resolve(name)
         kind = as_kind(kind)
+        if kind.name == "constant":
+            check_layout(kind, x, "x")
+            return torch.zeros_like(x)
         x = check_tensor(x, "x", ndim_min=1, finite=False)
         check_layout(kind, x, "x", self._layout_dim(kind))
         if kind.name == "rep":

@@ -10,6 +10,7 @@ global     ``(n, ..., C)``     nothing (invariant)
 time       ``(n, ...)``        time shifts only
 irreps     ``(n, ..., dim)``   rotations, through e3nn's Wigner D matrices
 rep        ``(n, ..., dim)``   its group, through the matrices ``rho(g)``
+constant   any, integer        nothing; not batched, cast or differentiated
 =========  ==================  ==========================================
 
 ``n`` is the batch of group elements (or 1 to broadcast one element); the
@@ -18,6 +19,11 @@ such as ``"1x0e + 1x1o"``) is an ``irreps`` kind; build a per-particle one
 ``(n, ..., N, dim)``, which permutations also act on, with :func:`irreps_kind`.
 A representation of :mod:`symnet.groups.reps` (``PermRep(G, 4) * Vector(G)``)
 is a ``rep`` kind: wherever a kind is expected, a rep can be passed.
+
+A ``constant`` is an integer (or boolean) tensor that every group leaves
+alone, such as a graph's ``edge_index`` when the group does not relabel the
+nodes: the symmetry assertions pass it to the function as it is, without a
+batch axis, a cast to the check's dtype, or a tangent.
 
 Examples
 --------
@@ -37,7 +43,7 @@ from symnet._util import format_shape
 
 __all__ = ["Kind", "KIND_NAMES", "as_kind", "irreps_kind", "check_layout"]
 
-KIND_NAMES = ("point", "vector", "scalar", "global", "time")
+KIND_NAMES = ("point", "vector", "scalar", "global", "time", "constant")
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,8 @@ class Kind:
     Parameters
     ----------
     name : str
-        One of ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``, ``"time"``
-        or ``"irreps"``.
+        One of ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``, ``"time"``,
+        ``"constant"``, ``"irreps"`` or ``"rep"``.
     irreps : e3nn.o3.Irreps, optional
         The irreducible representations, for ``name == "irreps"``.
     per_particle : bool
@@ -140,7 +146,13 @@ def check_layout(kind: Kind, x: Tensor, name: str, dim: int | None = None) -> No
         Naming ``name``, the kind, the expected layout and the actual shape.
     """
     shape = format_shape(x.shape)
-    if kind.name in ("point", "vector"):
+    if kind.name == "constant":
+        if x.is_floating_point() or x.is_complex():
+            raise ValueError(
+                f"{name} of kind constant must be an integer or boolean tensor (an index such "
+                f"as edge_index), got dtype {x.dtype}; an invariant floating input is 'global'"
+            )
+    elif kind.name in ("point", "vector"):
         if x.dim() < 3:
             raise ValueError(f"{name} of kind {kind} must have shape (n, ..., N, d), got {shape}")
         if dim is not None and x.shape[-1] != dim:

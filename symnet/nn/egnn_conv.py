@@ -23,6 +23,7 @@ from torch import Tensor
 
 from symnet._util import check_finite
 from symnet._warnings import quiet_jit_script
+from symnet.groups.utils import euclidean_group
 from symnet.nn._egnn_core import EGNNCore, check_aggregation
 from symnet.nn.egnn import _copy_modules
 
@@ -55,11 +56,29 @@ class EGNNConv(EGNNCore, MessagePassing):
     The parameters and their meaning are those of
     :class:`~symnet.nn.EGNNLayer`.
 
+    Node tensors may carry leading batch axes, ``(..., num_nodes, C)``, for
+    several copies of one graph (a static graph, one ``edge_index``); that is
+    the layout :func:`~symnet.testing.assert_equivariant` checks:
+    ``assert_equivariant(conv, (x, pos, edge_index))`` with ``x`` of shape
+    ``(B, num_nodes, C)`` (``x[None]`` for one graph).
+
+    **Declared symmetry and its limitation.** The layer declares ``group =
+    Translation(d) * Rotation(d)``, ``in_kinds = ("scalar", "point",
+    "constant")`` (``"vector"`` appended for ``vel``) and ``out_kinds =
+    ("scalar", "point")`` (with ``"vector"``): E(d) acts on positions and
+    velocities and leaves the node features and ``edge_index`` (kind
+    ``constant``) alone. Permutations of the nodes are a symmetry too, but
+    only together with relabelling ``edge_index``, which the symmetry
+    assertions do not do yet; they are therefore not declared.
+
     Parameters
     ----------
     in_features, hidden, out_features, edge_features, update_velocity, aggregation, residual, \
 normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         As for :class:`~symnet.nn.EGNNLayer`.
+    dim : int
+        Spatial dimension ``d`` of the declared :attr:`group` (default 3; the
+        layer itself works in any ``d``).
 
     Examples
     --------
@@ -90,6 +109,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         edge_hidden: int | None = None,
         node_hidden: int | None = None,
         coord_hidden: int | None = None,
+        dim: int = 3,
     ) -> None:
         check_aggregation(aggregation)  # before MessagePassing sees it
         MessagePassing.__init__(self, aggr=aggregation)
@@ -104,6 +124,13 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         #: numbers and a ``(2C + 1) x edge_hidden`` matmul per edge); the former is
         #: faster when ``edge_hidden <= 2 C`` (measured on CPU). Same result either way.
         self.project_nodes = self._widths[0] <= 2 * self.in_features
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
+            raise ValueError(f"dim must be an int >= 2, got {dim!r}")
+        self.dim = dim
+        self.group = euclidean_group(dim, permutations=False)
+        vel = ("vector",) if self.update_velocity else ()
+        self.in_kinds = ("scalar", "point", "constant", *vel)
+        self.out_kinds = ("scalar", "point", *vel)
 
     def __repr__(self) -> str:
         return f"EGNNConv({self._repr_args()})"
@@ -137,25 +164,28 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         Parameters
         ----------
         x : Tensor or torch_geometric.data.Data
-            Node features, shape ``(num_nodes, C)``; or a ``Data`` / ``Batch``
-            holding ``x``, ``pos``, ``edge_index`` and, as the layer needs
-            them, ``vel`` and ``edge_attr`` (then pass nothing else).
+            Node features, shape ``(..., num_nodes, C)`` (leading axes: copies
+            of one graph); or a ``Data`` / ``Batch`` holding ``x``, ``pos``,
+            ``edge_index`` and, as the layer needs them, ``vel`` and
+            ``edge_attr`` (then pass nothing else).
         pos : Tensor
-            Positions, shape ``(num_nodes, d)``.
+            Positions, shape ``(..., num_nodes, d)``.
         edge_index : Tensor
             Long, shape ``(2, num_edges)``: row 0 sources, row 1 targets.
         vel : Tensor, optional
-            Velocities, shape ``(num_nodes, d)``; required exactly when
+            Velocities, shape ``(..., num_nodes, d)``; required exactly when
             ``update_velocity=True``.
         edge_attr : Tensor, optional
-            Shape ``(num_edges, edge_features)``.
+            Shape ``(..., num_edges, edge_features)``, with the leading axes
+            of ``x``.
 
         Returns
         -------
         tuple of Tensor or Data
-            ``x'`` ``(num_nodes, out_features)``, ``pos'`` ``(num_nodes, d)``
-            and, with ``update_velocity``, ``vel'``; for a ``Data`` input a
-            shallow copy with ``x``, ``pos`` (and ``vel``) replaced.
+            ``x'`` ``(..., num_nodes, out_features)``, ``pos'`` ``(...,
+            num_nodes, d)`` and, with ``update_velocity``, ``vel'``; for a
+            ``Data`` input a shallow copy with ``x``, ``pos`` (and ``vel``)
+            replaced.
 
         Raises
         ------
@@ -350,12 +380,12 @@ def radius_graph(
 
 
 def _check_graph(x: Tensor, pos: Tensor, edge_index: Tensor, vel: Tensor | None, c: int) -> None:
-    if x.dim() != 2 or pos.dim() != 2 or x.shape[0] != pos.shape[0]:
+    if x.dim() < 2 or pos.dim() != x.dim() or x.shape[:-1] != pos.shape[:-1]:
         raise ValueError(
-            f"x (num_nodes, C) and pos (num_nodes, d) must agree on num_nodes: x "
-            f"{tuple(x.shape)}, pos {tuple(pos.shape)}"
+            f"x (..., num_nodes, C) and pos (..., num_nodes, d) must agree on (..., "
+            f"num_nodes): x {tuple(x.shape)}, pos {tuple(pos.shape)}"
         )
-    if x.shape[1] != c:
+    if x.shape[-1] != c:
         raise ValueError(f"x must have {c} features, got shape {tuple(x.shape)}")
     if not isinstance(edge_index, Tensor) or edge_index.is_floating_point():
         got = edge_index.dtype if isinstance(edge_index, Tensor) else type(edge_index).__name__

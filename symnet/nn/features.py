@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from symnet.groups.utils import euclidean_group
 from symnet.nn._checks import check_same_dtype
 
 __all__ = ["InvariantFeatures", "safe_norm"]
@@ -116,6 +117,29 @@ class InvariantFeatures(nn.Module):
         ``"pair"``, ``"particle"`` (default) or ``"global"``, or several.
     pooling : str
         ``"sum"`` (default), ``"mean"`` or ``"sorted"``.
+    velocities : bool
+        Declare calls ``forward(x, v)`` (``in_kinds = ("point", "vector")``)
+        rather than ``forward(x)``; :meth:`forward` accepts ``v`` either way.
+    dim : int
+        Spatial dimension ``d`` of the declared :attr:`group` (default 3; the
+        features themselves work in any ``d``).
+
+    Attributes
+    ----------
+    group : Group
+        ``Translation(d) * Rotation(d) * Permutation()``, or
+        ``Translation(d) * Rotation(d)`` when a ``"pair"`` output is selected
+        (permutations act on both of its particle axes, which no kind
+        describes). The features are also invariant under reflections (and,
+        with ``centred=True``, Galilean boosts), which the declaration does
+        not state.
+    in_kinds : tuple of str
+        ``("point",)``, or ``("point", "vector")`` with ``velocities=True``;
+        masses are not part of the declaration.
+    out_kinds : tuple of str
+        One per output: ``"pair"`` and ``"global"`` are kind ``global``
+        (invariant), ``"particle"`` is kind ``scalar``. What
+        :func:`~symnet.testing.assert_equivariant` reads.
 
     Examples
     --------
@@ -131,6 +155,12 @@ class InvariantFeatures(nn.Module):
     >>> G = Translation(3) * Rotation(3) * Permutation()
     >>> assert_invariant(feats, G, (x, v), ("point", "vector")).passed
     True
+    >>> from symnet.testing import assert_equivariant
+    >>> per_particle = InvariantFeatures(velocities=True)
+    >>> per_particle.group, per_particle.in_kinds, per_particle.out_kinds
+    (Translation(3) x Rotation(3) x Permutation(), ('point', 'vector'), ('scalar',))
+    >>> assert_equivariant(per_particle, (x, v)).passed
+    True
     """
 
     def __init__(
@@ -140,6 +170,8 @@ class InvariantFeatures(nn.Module):
         centred: bool = False,
         output: str | Sequence[str] = "particle",
         pooling: str = "sum",
+        velocities: bool = False,
+        dim: int = 3,
     ) -> None:
         super().__init__()
         outputs = (output,) if isinstance(output, str) else tuple(output)
@@ -157,6 +189,13 @@ class InvariantFeatures(nn.Module):
         self.outputs = outputs
         self.single = isinstance(output, str)
         self.pooling = pooling
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"dim must be an int >= 1, got {dim!r}")
+        self.dim = dim
+        self.velocities = bool(velocities)
+        self.group = euclidean_group(dim, permutations="pair" not in outputs)
+        self.in_kinds = ("point", "vector") if self.velocities else ("point",)
+        self.out_kinds = tuple("scalar" if o == "particle" else "global" for o in outputs)
 
     def extra_repr(self) -> str:
         """The options, for ``repr``."""

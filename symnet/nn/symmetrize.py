@@ -37,7 +37,16 @@ import torch
 from torch import Tensor, nn
 
 from symnet._util import check_finite, format_shape
-from symnet.groups import Element, Group, Kind, Permutation, as_kind, take_element
+from symnet.groups import (
+    Element,
+    Group,
+    Kind,
+    Permutation,
+    Rotation,
+    Translation,
+    as_kind,
+    take_element,
+)
 from symnet.nn._checks import call_model, check_rows, output_names
 
 __all__ = ["Centered", "GroupAveraged", "FrameAveraged"]
@@ -68,6 +77,12 @@ def _as_tuple(out: Any) -> tuple[tuple[Tensor, ...], bool]:
 
 def _kinds_repr(kinds: tuple[Kind, ...] | None) -> str:
     return "invariant" if kinds is None else ", ".join(str(k) for k in kinds)
+
+
+def _check_dim(dim: Any) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be an int >= 1, got {dim!r}")
+    return dim
 
 
 class _Wrapper(nn.Module):
@@ -111,6 +126,18 @@ class Centered(_Wrapper):
         One per input; point inputs have shape ``(..., N, d)``.
     out_kinds : kind or tuple of kinds, optional
         One per output; ``None`` for an invariant wrapper (outputs untouched).
+    dim : int
+        Spatial dimension ``d`` of the declared :attr:`group` (default 3; the
+        wrapper itself works in any ``d``).
+
+    Attributes
+    ----------
+    group : Group
+        ``Translation(d)``: the symmetry the wrapper guarantees, whatever the
+        model (rotations and permutations only when the model has them).
+    in_kinds, out_kinds : tuple of Kind
+        As given (``out_kinds`` ``None``: invariant), read by
+        :func:`~symnet.testing.assert_equivariant`.
 
     Examples
     --------
@@ -119,15 +146,27 @@ class Centered(_Wrapper):
     >>> q = torch.randn(2, 4, 3)
     >>> torch.allclose(model(q + 1.0), model(q) + 1.0)
     True
+    >>> from symnet.testing import assert_equivariant
+    >>> model.group
+    Translation(3)
+    >>> assert_equivariant(model, q).passed
+    True
     """
 
     def __init__(
-        self, model: Callable[..., Any], in_kinds: Any = "point", out_kinds: Any = None
+        self,
+        model: Callable[..., Any],
+        in_kinds: Any = "point",
+        out_kinds: Any = None,
+        *,
+        dim: int = 3,
     ) -> None:
         super().__init__(model, in_kinds, out_kinds)
         assert self.in_kinds is not None
         if not any(k.name == "point" for k in self.in_kinds):
             raise ValueError("Centered needs at least one input of kind 'point'")
+        self.dim = _check_dim(dim)
+        self.group = Translation(self.dim)
 
     def forward(self, *xs: Tensor) -> Tensor | tuple[Tensor, ...]:
         """Evaluate ``model`` on centred inputs; shapes as the model's."""
@@ -190,6 +229,14 @@ class GroupAveraged(_Wrapper):
         ``group`` (:meth:`Group.elements`, e.g. the ``N!`` permutations of
         the ``N`` particles of the inputs), at most 5040 of them.
 
+    Attributes
+    ----------
+    group, in_kinds, out_kinds
+        The declaration :func:`~symnet.testing.assert_equivariant` reads:
+        ``group`` as given, ``out_kinds`` ``None`` for the invariant version.
+        With ``elements=`` a proper subgroup ``H``, only ``H`` is guaranteed:
+        pass ``H`` (or its generators) to the assertion instead.
+
     Examples
     --------
     >>> import torch
@@ -198,6 +245,9 @@ class GroupAveraged(_Wrapper):
     >>> x = torch.arange(3.0).reshape(1, 3, 1)
     >>> first(x)  # the mean over all 3! orderings
     tensor([[1.]])
+    >>> from symnet.testing import assert_equivariant
+    >>> assert_equivariant(first, torch.randn(4, 3, 1)).property
+    'invariant'
     """
 
     def __init__(
@@ -315,6 +365,20 @@ class FrameAveraged(_Wrapper):
     frame_input : int, optional
         Index of the input that defines the frame; default the first point
         input (else the first vector input).
+    dim : int
+        Spatial dimension ``d`` of the declared :attr:`group` (default 3).
+
+    Attributes
+    ----------
+    group : Group
+        ``Translation(d) * Rotation(d)`` when the frame is centred at the
+        centroid of a point input, else ``Rotation(d)``: the symmetry the
+        wrapper guarantees, whatever the model. With ``improper=True`` the
+        average is also invariant under reflections, which the declaration
+        (SO(d)) does not state.
+    in_kinds, out_kinds : tuple of Kind
+        As given (``out_kinds`` ``None``: invariant), read by
+        :func:`~symnet.testing.assert_equivariant`.
 
     Examples
     --------
@@ -333,6 +397,7 @@ class FrameAveraged(_Wrapper):
         improper: bool = False,
         center: bool = True,
         frame_input: int | None = None,
+        dim: int = 3,
     ) -> None:
         super().__init__(model, in_kinds, out_kinds)
         assert self.in_kinds is not None
@@ -346,6 +411,10 @@ class FrameAveraged(_Wrapper):
             raise ValueError(f"the frame input {frame_input} must be a point or vector input")
         self.frame_input = frame_input
         self.improper, self.center = bool(improper), bool(center)
+        self.dim = _check_dim(dim)
+        centred = self.center and names[frame_input] == "point"
+        rotation = Rotation(self.dim)
+        self.group = Translation(self.dim) * rotation if centred else rotation
 
     def frames(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The frames of ``x`` and its centre.

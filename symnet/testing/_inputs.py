@@ -19,10 +19,11 @@ from symnet.groups import Group, Kind, as_kind
 from symnet.groups.kinds import _is_irreps, check_layout
 from symnet.groups.reps import Rep
 
-__all__ = ["Prepared", "prepare", "parse_kinds", "check_outputs", "as_outputs"]
+__all__ = ["Prepared", "prepare", "parse_kinds", "check_outputs", "as_outputs", "bind_constants"]
 
 _PARTICLE_VECTOR = ("point", "vector")
 _TIME = Kind("time")
+_CONSTANT = "constant"
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,17 @@ class Prepared:
         Time for boosts, shape ``(B,)``.
     config_shape : tuple of int
         ``(N, d)`` for sampling group elements.
+    constants : tuple of (int, Tensor)
+        The inputs of kind ``constant`` with their positions among all the
+        inputs; they are not in ``inputs`` (no batch axis, no cast, no
+        action, no tangent) and :func:`bind_constants` puts them back.
     """
 
     inputs: tuple[Tensor, ...]
     kinds: tuple[Kind, ...]
     t: Tensor | None
     config_shape: tuple[int, ...]
+    constants: tuple[tuple[int, Tensor], ...] = ()
 
 
 def _is_single_kind(kinds: Any) -> bool:
@@ -200,6 +206,17 @@ def prepare(
     xs = _as_tensors(inputs)
     ks = parse_kinds(kinds, len(xs), kinds_name, "input")
     names = ["inputs"] if isinstance(inputs, Tensor) else [f"inputs[{i}]" for i in range(len(xs))]
+    constants = _constants(xs, ks, names)
+    if constants:
+        keep = [i for i, k in enumerate(ks) if k.name != _CONSTANT]
+        if not keep:
+            raise ValueError(
+                f"every input has kind constant: no group acts on any of them, so the check "
+                f"would test nothing ({kinds_name} = {tuple(str(k) for k in ks)})"
+            )
+        xs = tuple(xs[i] for i in keep)
+        ks = tuple(ks[i] for i in keep)
+        names = [names[i] for i in keep]
     for i, x in enumerate(xs):
         check_tensor(x, names[i], ndim_min=1, finite=False)
         _check_against_group(x, ks[i], group, names[i])
@@ -209,8 +226,8 @@ def prepare(
     for i, x in enumerate(xs[1:], start=1):
         if x.shape[0] != batch:
             raise ValueError(
-                f"inputs[{i}] has batch size {x.shape[0]} but inputs[0] has {batch}; all inputs "
-                f"need the same leading batch axis B"
+                f"{names[i]} has batch size {x.shape[0]} but {names[0]} has {batch}; all "
+                f"inputs need the same leading batch axis B"
             )
     counts = {int(x.shape[-2]) for x, k in zip(xs, ks, strict=True) if k.particle_axis}
     if len(counts) > 1:
@@ -236,7 +253,50 @@ def prepare(
         time = None if t_in is None else t_in.clone()
     else:
         time = _prepare_time(t, batch, dtype, device)
-    return Prepared(cast, ks, time, config)
+    return Prepared(cast, ks, time, config, constants)
+
+
+def _constants(
+    xs: Sequence[Any], ks: Sequence[Kind], names: Sequence[str]
+) -> tuple[tuple[int, Tensor], ...]:
+    """The inputs of kind ``constant``, validated, with their positions (copies).
+
+    Raises
+    ------
+    TypeError
+        A constant that is not a tensor.
+    ValueError
+        A floating-point constant.
+    """
+    found = []
+    for i, (x, k) in enumerate(zip(xs, ks, strict=True)):
+        if k.name != _CONSTANT:
+            continue
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{names[i]} of kind constant must be a tensor, got {type(x).__name__}")
+        check_layout(k, x, names[i])
+        found.append((i, x.detach().clone()))
+    return tuple(found)
+
+
+def bind_constants(
+    call: Callable[..., tuple[Tensor, ...]], prep: Prepared
+) -> Callable[..., tuple[Tensor, ...]]:
+    """``call`` of the varying inputs, with the constants of ``prep`` put back in their places.
+
+    Each call gets fresh copies of the constants, so a function that writes
+    into them changes nothing for the next call.
+    """
+    if not prep.constants:
+        return call
+
+    def bound(*xs: Tensor) -> tuple[Tensor, ...]:
+        args = list(xs)
+        for i, c in prep.constants:
+            args.insert(i, c.clone())
+        return call(*args)
+
+    return bound
 
 
 def as_outputs(out: Any, fn_name: str) -> tuple[Tensor, ...]:

@@ -76,6 +76,7 @@ from symnet.groups import Generator, Group, as_group
 from symnet.testing import _engine
 from symnet.testing._inputs import (
     _is_single_kind,
+    bind_constants,
     call_as_tuple,
     check_outputs,
     parse_kinds,
@@ -126,7 +127,8 @@ def assert_invariant(
         ``B >= 1`` and ``N >= 1``. Never modified.
     kinds : kind or tuple of kinds
         One per input: ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``,
-        ``"time"``, a :class:`~symnet.groups.Kind`, or e3nn Irreps.
+        ``"time"``, ``"constant"`` (an integer tensor passed unchanged, not
+        batched), a :class:`~symnet.groups.Kind`, or e3nn Irreps.
     n_samples : int
         Number of random group elements (each applied to the whole batch).
     rng : int or torch.Generator, optional
@@ -214,7 +216,9 @@ def assert_equivariant(
 
     A symnet layer declares its ``group``, ``in_kinds`` and ``out_kinds``, so
     ``assert_equivariant(layer, inputs)`` is the whole test; arguments given
-    explicitly override the declaration.
+    explicitly override the declaration. A layer whose ``out_kinds``
+    attribute is ``None`` (an invariant wrapper) declares every output
+    invariant, and is checked as :func:`assert_invariant` would.
 
     Parameters
     ----------
@@ -228,7 +232,10 @@ def assert_equivariant(
         Each of shape ``(B, ...)``, as for :func:`assert_invariant`.
         ``assert_equivariant(layer, inputs)`` passes them second.
     in_kinds : kind or tuple of kinds, optional
-        One per input. Default: ``fn.in_kinds``.
+        One per input. Default: ``fn.in_kinds``. An integer input that every
+        group leaves alone (a graph's ``edge_index``) has kind
+        ``"constant"``: it is passed as it is, without a batch axis, a cast
+        or a tangent.
     out_kinds : kind or tuple of kinds, optional
         One per output: how the outputs transform. Default: ``fn.out_kinds``.
     n_samples, rng, dtype, atol, rtol, t, check_generators, check_elements
@@ -279,8 +286,11 @@ def assert_equivariant(
         )
     group = _declared(fn, "group", group)
     in_kinds = _declared(fn, "in_kinds", in_kinds)
-    out_kinds = _declared(fn, "out_kinds", out_kinds)
-    out = parse_kinds(out_kinds, _count_kinds(out_kinds), "out_kinds", "output")
+    if out_kinds is None and hasattr(fn, "out_kinds") and fn.out_kinds is None:
+        out = None  # the layer declares out_kinds = None: invariant outputs
+    else:
+        out_kinds = _declared(fn, "out_kinds", out_kinds)
+        out = parse_kinds(out_kinds, _count_kinds(out_kinds), "out_kinds", "output")
     return _check(
         fn, group, inputs, in_kinds, out, n_samples=n_samples, rng=rng,
         dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
@@ -371,7 +381,7 @@ def _check(
     kinds_name = "kinds" if out_kinds is None else "in_kinds"
     prep = prepare(group, inputs, in_kinds, dtype, t, kinds_name, out_kinds)
     name = _fn_name(fn)
-    call = call_as_tuple(cast_callable(fn, dtype), name)
+    call = bind_constants(call_as_tuple(cast_callable(fn, dtype), name), prep)
     y0 = _engine.first_call(call, prep, name, dtype)
     check_outputs(y0, out_kinds, group, name, int(prep.inputs[0].shape[0]))
     report = SymmetryReport(

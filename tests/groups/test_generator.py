@@ -156,7 +156,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"boundary must return shape \(4,\), got \(4, 3\)"):
         Generator("b", lambda q: q, boundary=lambda q: q.sum(-1)).boundary(q)
     g = Generator("g", lambda q: q)
-    with pytest.raises(ValueError, match=r"t must be a number or a tensor of shape \(4,\).*got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"t must be a number or a tensor of shape \(4,\).*got \(3,\)"
+    ):
         g.xi(q, torch.zeros(3))
     with pytest.raises(ValueError, match=r"qdot must have the shape of q \(4, 3, 2\)"):
         g.prolong(q, torch.zeros(4, 3))

@@ -7,11 +7,25 @@ from symnet.groups.kinds import check_layout
 
 
 def test_kind_names():
-    assert KIND_NAMES == ("point", "vector", "scalar", "global", "time")
+    assert KIND_NAMES == ("point", "vector", "scalar", "global", "time", "constant")
     for name in KIND_NAMES:
         k = as_kind(name)
         assert k == Kind(name) and str(k) == name
-    assert [as_kind(n).particle_axis for n in KIND_NAMES] == [True, True, True, False, False]
+    assert [as_kind(n).particle_axis for n in KIND_NAMES] == [True, True, True] + [False] * 3
+
+
+def test_constant_kind_is_left_alone():
+    from symnet.groups import Permutation, Translation
+
+    G = Translation(3) * Rotation(3) * Permutation()
+    edges = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    g = G.sample(1, (3, 3), rng=0)
+    assert torch.equal(G.act(g, edges, "constant"), edges)
+    assert torch.equal(
+        G.act_infinitesimal("rotation_x", edges, "constant"), torch.zeros_like(edges)
+    )
+    with pytest.raises(ValueError, match="kind constant must be an integer"):
+        G.act(g, edges.double(), "constant")
 
 
 def test_irreps_kinds():

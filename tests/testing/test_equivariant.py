@@ -146,3 +146,33 @@ def test_e3nn_tensor_product_float32_buffers_need_float64_construction():
         tp64 = o3.FullyConnectedTensorProduct(*irreps)
     report = assert_equivariant(tp64, Rotation(3), (x, y), irreps[:2], irreps[2])
     assert report.max_error < 1e-12 and not report.hint
+
+
+def test_constant_inputs_pass_unchanged_and_invariant_declarations():
+    """An integer input of kind constant is not batched, cast, acted on or differentiated."""
+    from symnet.groups import Rotation, Translation
+
+    seen = []
+
+    def shift(x, index):  # (B, N, 3), (2, E) long -> (B, N, 3): a point
+        seen.append(index.dtype)
+        diff = x[..., index[0], :] - x[..., index[1], :]  # (B, E, 3)
+        return x + 0.1 * torch.zeros_like(x).index_add(-2, index[1], diff)
+
+    G = Translation(3) * Rotation(3)
+    x = torch.randn(4, 3, 3, dtype=torch.float64)
+    index = torch.tensor([[0, 1, 2, 0, 1], [1, 2, 0, 2, 0]])
+    report = assert_equivariant(shift, G, (x, index), ("point", "constant"), "point")
+    assert report.passed and set(seen) == {torch.long}
+    with pytest.raises(ValueError, match="kind constant must be an integer"):
+        assert_equivariant(shift, G, (x, index.double()), ("point", "constant"), "point")
+    with pytest.raises(ValueError, match="every input has kind constant"):
+        assert_equivariant(lambda i: i.double(), G, (index,), ("constant",), "global")
+
+    class Invariant(torch.nn.Module):
+        group, in_kinds, out_kinds = G, ("point",), None  # out_kinds None: invariant
+
+        def forward(self, q):
+            return (q[..., 0, :] - q[..., 1, :]).pow(2).sum(-1)
+
+    assert assert_equivariant(Invariant(), x).property == "invariant"
