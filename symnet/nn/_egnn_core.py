@@ -139,6 +139,7 @@ class EGNNCore:
             "edge_hidden": eh,
             "node_hidden": nh,
             "coord_hidden": ch,
+            "dim": getattr(self, "dim", 3),
         }
 
     def _repr_args(self) -> str:
@@ -154,6 +155,7 @@ class EGNNCore:
             "edge_hidden": self.hidden,
             "node_hidden": self.hidden,
             "coord_hidden": self.hidden,
+            "dim": 3,
         }
         extra = [f"{k}={v!r}" for k, v in cfg.items() if v != defaults[k]]
         return ", ".join([args, *extra])

@@ -207,3 +207,9 @@ def test_docstring_examples_run():
         importlib.import_module("symnet.nn.egnn_conv"), optionflags=doctest.ELLIPSIS
     )
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_conversions_keep_the_dimension() -> None:
+    layer = EGNNLayer(4, 8, dim=2)
+    conv = EGNNConv.from_layer(layer)
+    assert conv.dim == 2 and EGNNLayer.from_conv(conv).dim == 2
