@@ -10,7 +10,7 @@ import os
 __all__ = ["DEFAULT_CHUNK_BYTES", "chunk_and_memory", "trajectory_bytes"]
 
 #: Default working set of one chunk of trajectories (``chunk_size=None``), in bytes.
-DEFAULT_CHUNK_BYTES = 256 * 2**20
+DEFAULT_CHUNK_BYTES = 2**30
 
 
 def _bytes(n: float) -> str:

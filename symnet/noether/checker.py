@@ -352,7 +352,7 @@ def check(
         Trajectories integrated and evaluated together; peak memory grows
         with it (about ``100 * steps * (n + 2 G)`` bytes per trajectory for
         ``n`` numbers per state and ``G`` generators). Default: as many as
-        fit in 256 MiB. The verdicts and numbers do not depend on it (up to
+        fit in 1 GiB. The verdicts and numbers do not depend on it (up to
         the adaptive steps of ``"dopri5"``, chosen per chunk).
 
     Returns
