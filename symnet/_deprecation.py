@@ -25,7 +25,14 @@ MISSING: Any = _Missing()
 
 
 def renamed_argument(
-    old: str, new: str, old_value: Any, new_value: Any, *, where: str, new_default: Any = None
+    old: str,
+    new: str,
+    old_value: Any,
+    new_value: Any,
+    *,
+    where: str,
+    new_default: Any = None,
+    stacklevel: int = 3,
 ) -> Any:
     """The value to use when argument ``old`` was renamed to ``new``.
 
@@ -42,6 +49,8 @@ def renamed_argument(
     new_default : Any
         The default of ``new``: passing ``old`` together with a non-default
         ``new`` is an error.
+    stacklevel : int
+        Of the warning: 3 points at the caller of the function that calls this.
 
     Returns
     -------
@@ -55,7 +64,7 @@ def renamed_argument(
     warnings.warn(
         f"{where}: the argument {old}= is deprecated, use {new}= instead",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return old_value
 

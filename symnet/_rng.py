@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["RNG", "as_generator"]
+__all__ = ["RNG", "as_generator", "int_seed"]
 
 #: What ``rng=`` accepts.
 RNG = int | torch.Generator | None
@@ -63,3 +63,16 @@ def as_generator(rng: Any, *, default: int | None = 0, name: str = "rng") -> tor
     if seed < 0:
         raise ValueError(f"{name} must be a non-negative seed, got {seed}")
     return torch.Generator().manual_seed(seed)
+
+
+def int_seed(rng: Any, name: str = "rng") -> int:
+    """An int seed from ``rng``: the int itself, one draw of a generator, or 0 for None.
+
+    For code that needs a seed rather than a generator (``torch.manual_seed``
+    around stochastic layers). An int must lie in ``[0, 2**63 - 2]``.
+    """
+    from symnet._validate import integer
+
+    if isinstance(rng, torch.Generator):
+        return int(torch.randint(0, 2**62, (), generator=rng))
+    return integer(0 if rng is None else rng, name, minimum=0, maximum=2**63 - 2)

@@ -21,6 +21,7 @@ __all__ = [
     "check_tensor",
     "check_finite",
     "cast_callable",
+    "copy_module",
     "dtype_mismatch",
     "time_like",
     "format_shape",
@@ -142,48 +143,45 @@ def check_finite(x: Tensor, name: str) -> None:
         raise ValueError(f"{name} contains {kind} (first at index {idx}); expected finite values")
 
 
-class _CastModule:
-    """A module evaluated with float copies of its parameters and buffers (no deep copy).
+def copy_module(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model``; attributes that cannot be copied (a lock) are shared.
 
-    Used when a module cannot be deep-copied (it holds a lock, a file handle,
-    a non-leaf tensor ...): ``torch.func.functional_call`` runs the user's
-    module with cast tensors substituted for its own, which stay untouched.
+    Raises
+    ------
+    TypeError
+        The module cannot be copied even so.
     """
-
-    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
-        self.module = module
-        self.dtype = dtype
-        self.tensors = {
-            name: (t.detach().to(dtype) if torch.is_floating_point(t) else t)
-            for name, t in [*module.named_parameters(), *module.named_buffers()]
-        }
-        self.__signature__ = _signature(module)
-        self.__name__ = type(module).__name__
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from torch.func import functional_call
-
-        return functional_call(self.module, self.tensors, args, kwargs)
-
-    def __repr__(self) -> str:
-        return f"cast({self.module!r}, {self.dtype})"
+    try:
+        return copy.deepcopy(model)
+    except Exception as exc:  # noqa: BLE001 - any failure of the copy protocol: retry
+        first = " ".join(str(exc).split())[:200]
+    memo: dict[int, Any] = {}
+    for m in model.modules():
+        for key, value in vars(m).items():
+            if key in ("_parameters", "_buffers", "_modules") or isinstance(value, Tensor):
+                continue
+            try:
+                copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - share what cannot be copied
+                memo[id(value)] = value
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception:  # noqa: BLE001
+        raise TypeError(
+            f"model {type(model).__name__} cannot be copied ({first}); the checks work on a "
+            "copy so that your model is never modified"
+        ) from None
 
 
 def cast_callable(fn: Callable, dtype: torch.dtype) -> Callable:
     """Return a copy of ``fn`` evaluated in ``dtype``; the user's object is never modified.
 
-    An ``nn.Module`` is deep-copied and cast, and so is the module that owns
-    a bound method (``model.lagrangian``); a module that cannot be
-    deep-copied (it holds a lock or another non-copyable attribute) is
-    evaluated through ``torch.func.functional_call`` with cast copies of its
-    parameters and buffers instead. A plain function is returned as is (its
-    arithmetic follows the dtype of its inputs).
+    An ``nn.Module`` is copied (:func:`copy_module`) and cast, and so is the
+    module that owns a bound method (``model.lagrangian``). A plain function
+    is returned as is (its arithmetic follows the dtype of its inputs).
     """
     if isinstance(fn, nn.Module):
-        try:
-            return copy.deepcopy(fn).to(dtype)
-        except Exception:  # noqa: BLE001 - any failure of the copy protocol: fall back
-            return _CastModule(fn, dtype)
+        return copy_module(fn).to(dtype)
     owner = getattr(fn, "__self__", None)
     name = getattr(fn, "__name__", None)
     if (
@@ -192,10 +190,7 @@ def cast_callable(fn: Callable, dtype: torch.dtype) -> Callable:
         and callable(getattr(owner, name, None))
     ):
         # a method of a module (model.lagrangian): the same method of a cast copy
-        try:
-            return getattr(copy.deepcopy(owner).to(dtype), name)
-        except Exception:  # noqa: BLE001 - not copyable: keep the original, dtype errors explain
-            return fn
+        return getattr(copy_module(owner).to(dtype), name)
     return fn
 
 

@@ -75,7 +75,7 @@ def real(
     if _is_bool(x) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
     value = float(x)
-    if math.isnan(value) or (finite and math.isinf(value)):
+    if finite and not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value}")
     if positive and not value > 0:
         raise ValueError(f"{name} must be > 0, got {value}")

@@ -157,7 +157,7 @@ class _Locked(nn.Module):
         return self.lin(q)[:, 0] + (qdot**2).sum(-1)
 
 
-def test_cast_without_deepcopy_leaves_module_untouched() -> None:
+def test_cast_of_a_module_holding_a_lock_shares_the_lock_and_leaves_the_module_untouched() -> None:
     m = _Locked()
     before = {k: v.clone() for k, v in m.state_dict().items()}
     cast = cast_callable(m, torch.float64)
@@ -166,6 +166,7 @@ def test_cast_without_deepcopy_leaves_module_untouched() -> None:
     assert out.dtype == torch.float64 and out.shape == (5,)
     expected = m.lin.weight.double() @ q.T + m.lin.bias.double()
     torch.testing.assert_close(out - (q**2).sum(-1), expected[0])
+    assert cast.lock is m.lock  # what cannot be copied is shared
     assert all(v.dtype == torch.float32 for v in m.state_dict().values())
     assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
     assert not accepts_time(cast, 2)

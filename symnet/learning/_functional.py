@@ -8,7 +8,6 @@ targets)`` takes.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jvp
 
-from symnet._util import cast_callable, format_shape
+from symnet._util import cast_callable, copy_module, format_shape
 from symnet.learning._options import float_dtype, integer
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ __all__ = [
     "clone_tree",
     "check_loss",
     "check_model",
-    "copy_model",
     "explain_dtype_error",
     "LossProbe",
 ]
@@ -131,36 +129,6 @@ def explain_dtype_error(exc: BaseException, dtype: torch.dtype, what: str) -> Ty
     )
 
 
-def copy_model(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model``; attributes that cannot be copied (a lock) are shared.
-
-    Raises
-    ------
-    TypeError
-        The module cannot be copied even so.
-    """
-    try:
-        return copy.deepcopy(model)
-    except Exception as exc:  # noqa: BLE001 - any failure of the copy protocol: retry
-        first = " ".join(str(exc).split())[:200]
-    memo: dict[int, Any] = {}
-    for m in model.modules():
-        for key, value in vars(m).items():
-            if key in ("_parameters", "_buffers", "_modules") or isinstance(value, Tensor):
-                continue
-            try:
-                copy.deepcopy(value)
-            except Exception:  # noqa: BLE001 - share what cannot be copied
-                memo[id(value)] = value
-    try:
-        return copy.deepcopy(model, memo)
-    except Exception:  # noqa: BLE001
-        raise TypeError(
-            f"model {type(model).__name__} cannot be copied ({first}); the checks work on a "
-            "copy so that your model is never modified"
-        ) from None
-
-
 def check_model(model: Any) -> None:
     """``model`` must be an ``nn.Module`` with at least one parameter."""
     if not isinstance(model, nn.Module):
@@ -223,7 +191,7 @@ class LossProbe:
         dtype = float_dtype(dtype)
         seed = integer(seed, "seed")
         self.dtype = dtype
-        self.model = copy_model(model).to(dtype)
+        self.model = copy_module(model).to(dtype)
         _batch_stats_only(self.model)
         if zero_eps:
             for m in self.model.modules():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from symnet._deprecation import MISSING, renamed_argument
+from symnet._rng import int_seed
 from symnet._validate import flag, float_dtype, integer, real
 
 __all__ = ["real", "integer", "flag", "float_dtype", "seed_from"]
@@ -27,6 +26,4 @@ def seed_from(rng: Any, seed: Any = MISSING, *, where: str) -> int:
     """
     name = "rng" if seed is MISSING else "seed"
     rng = renamed_argument("seed", "rng", seed, rng, where=where)
-    if isinstance(rng, torch.Generator):
-        return int(torch.randint(0, 2**62, (), generator=rng))
-    return integer(0 if rng is None else rng, name)
+    return int_seed(rng, name)

@@ -19,13 +19,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet._util import cast_callable
+from symnet._util import cast_callable, copy_module
 from symnet.learning._functional import (
     LossProbe,
     cast_tree,
     check_loss,
     check_model,
-    copy_model,
     explain_dtype_error,
     split_batch,
 )
@@ -198,7 +197,7 @@ def check_training(
     own = next(model.parameters()).dtype
     if copy:
         dtype = torch.float64 if dtype is None else dtype
-        run_model = copy_model(model).to(dtype)
+        run_model = copy_module(model).to(dtype)
         run_loss = cast_callable(loss_fn, dtype)
         run_opt = _rebind(optimizer, model, run_model)
     else:

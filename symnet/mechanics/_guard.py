@@ -18,8 +18,6 @@ Errors name the function and the argument, and say what was expected.
 
 from __future__ import annotations
 
-import numbers
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,8 +36,6 @@ __all__ = [
     "check_pair",
     "evaluation_error",
     "fn_name",
-    "as_index",
-    "as_real",
 ]
 
 
@@ -184,32 +180,6 @@ def evaluation_error(err: RuntimeError, fn: Callable, dtype: torch.dtype, who: s
             "write into its arguments (use out-of-place operations)"
         )
     return err
-
-
-def as_index(x: Any, name: str) -> int:
-    """``x`` as a Python int: any integer type (``operator.index``), not bool."""
-    if isinstance(x, bool) or (isinstance(x, Tensor) and x.dtype == torch.bool):
-        raise TypeError(f"{name} must be an integer, got {x!r} (bool)")
-    try:
-        return operator.index(x)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an integer (int, numpy integer or 0-d integer tensor), "
-            f"got {x!r} ({type(x).__name__})"
-        ) from None
-
-
-def as_real(x: Any, name: str) -> float:
-    """``x`` as a Python float: a real number or a one-element real tensor, not bool or str."""
-    if isinstance(x, Tensor):
-        if x.numel() == 1 and x.dim() == 0 and x.dtype != torch.bool and not x.is_complex():
-            return float(x)
-    elif isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return float(x)
-    raise TypeError(
-        f"{name} must be a real number (int, float, numpy scalar or 0-d tensor), got "
-        f"{x!r} ({type(x).__name__})"
-    )
 
 
 class AutodiffProbe:

@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
+from symnet._validate import integer, real
 from symnet.mechanics._errors import ConvergenceError, NonFiniteStateError, SingularMassMatrixError
-from symnet.mechanics._guard import as_index, as_real
 from symnet.mechanics.field import VectorField, as_time, as_vector_field
 from symnet.mechanics.methods import get_integrator
 
@@ -238,10 +238,10 @@ def rollout(
         )
     if q0.dtype != v0.dtype:
         raise ValueError(f"q0 and {y_name} must have the same dtype, got {q0.dtype} and {v0.dtype}")
-    steps = as_index(steps, "steps")
+    steps = integer(steps, "steps")
     if steps < 0:
         raise ValueError(f"steps must be >= 0 (0 returns the initial state alone), got {steps}")
-    dt = as_real(dt, "dt")
+    dt = real(dt, "dt", finite=False)
     if not math.isfinite(dt) or dt == 0:
         raise ValueError(f"dt must be finite and non-zero, got {dt}")
     if not isinstance(on_nonfinite, str) or on_nonfinite not in ("raise", "return"):

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._progress import progress as _progress
-from symnet._rng import RNG
+from symnet._rng import RNG, int_seed
 from symnet.mechanics import SingularMassMatrixError
 from symnet.models._data import TARGETS, Dataset, Sampler, prepare
 from symnet.models._options import (
@@ -213,7 +213,7 @@ def train(
         raise ValueError("pass epochs or steps, not both")
     lr = real(lr, "Optimization.lr", nonnegative=True)
     batch_size = optional_integer(batch_size, "batch_size", minimum=1)
-    seed = _seed(rng, "rng" if seed is MISSING else "seed")
+    seed = int_seed(rng, "rng" if seed is MISSING else "seed")
     patience = optional_integer(patience, "Stopping.patience", minimum=1)
     if ckpt_o is not None:
         checkpoint = _path(checkpoint, "Checkpointing.path")
@@ -331,13 +331,6 @@ def train(
         model.load_state_dict(best_state)
     model.eval()
     return hist
-
-
-def _seed(rng: Any, name: str) -> int:
-    """The int seed of ``rng``: an int in ``[0, 2**63 - 2]``, or one draw of a generator."""
-    if isinstance(rng, torch.Generator):
-        return int(torch.randint(0, 2**62, (), generator=rng))
-    return integer(0 if rng is None else rng, name, minimum=0, maximum=2**63 - 2)
 
 
 def _postfix(hist: History) -> dict[str, str]:

@@ -52,13 +52,12 @@ class StateGradients:
 def _dtype_hint(fn: Callable, dtype: torch.dtype, name: str, cast: bool) -> str:
     hint = dtype_mismatch(fn, dtype)
     if cast:
-        # typically a plain function or a method using a float32 module: only modules passed
-        # as fn itself are cast to float64
-        bound = f"{name} is a method of a module whose parameters are not float64; " if hint else ""
+        # typically a plain function closing over a float32 module or tensor: only modules and
+        # methods of modules are cast to float64
         return (
-            f"{bound}the checker runs in float64 and casts a copy of {name} only when {name} is "
-            "itself an nn.Module: pass the module (or a module wrapping it), or build the model "
-            "in float64"
+            f"the checker runs in float64 and casts a copy of {name} only when {name} is an "
+            "nn.Module or a method of one: pass the module (or a module wrapping it), or build "
+            "the model in float64"
         )
     if hint:
         return hint

@@ -26,7 +26,6 @@ docs/theory.md, section 'Balance law' and docs/theory.md, section 'Verdict rules
 from __future__ import annotations
 
 import numbers
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ import torch
 from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
+from symnet._validate import integer
 from symnet.noether._memory import DEFAULT_CHUNK_BYTES, chunk_and_memory, trajectory_bytes
 from symnet.noether._quantities import ChargeValues, gradients
 from symnet.noether.discrete import chunk_rollout, state_size
@@ -74,18 +74,16 @@ Evaluate = Callable[[Tensor, Tensor, Tensor, bool], list[ChargeValues]]
 
 
 def integer_option(x: Any, name: str, minimum: int) -> int:
-    """``x`` as an int (any integer type, not bool), at least ``minimum``."""
+    """``x`` as an int (any integer type, not bool), at least ``minimum``.
+
+    :func:`symnet._validate.integer` with the checker's wording, always a ValueError.
+    """
     try:
-        if isinstance(x, bool):
-            raise TypeError
-        value = operator.index(x)
-    except TypeError:
+        return integer(x, name, minimum=minimum)
+    except (TypeError, ValueError):
         raise ValueError(
             f"{name} must be an int >= {minimum}, got {x!r} ({type(x).__name__})"
         ) from None
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return value
 
 
 def real_option(x: Any, name: str, what: str, ok: Callable[[float], bool]) -> float:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from symnet._deprecation import MISSING
+from symnet._deprecation import MISSING, renamed_argument
 from symnet._util import format_shape, time_like
 
 __all__ = [
@@ -112,18 +111,11 @@ def renamed_generator(generator: Any, rng: Any, where: str) -> Any:
     old name keeps its old contract: a ``torch.Generator`` or None (an int is
     refused with a TypeError, as before; the new ``rng=`` takes an int).
     """
-    if generator is MISSING:
-        return rng
-    if generator is not None and not isinstance(generator, torch.Generator):
+    if generator is not MISSING and not (
+        generator is None or isinstance(generator, torch.Generator)
+    ):
         raise TypeError(
             f"generator must be a torch.Generator or None, got {type(generator).__name__} "
             "(generator= is deprecated: rng= takes an int seed or a torch.Generator)"
         )
-    if rng is not None:
-        raise TypeError(f"{where}: pass rng= only (generator= is its deprecated name), not both")
-    warnings.warn(
-        f"{where}: the argument generator= is deprecated, use rng= instead",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return generator
+    return renamed_argument("generator", "rng", generator, rng, where=where, stacklevel=4)

@@ -22,8 +22,8 @@ from typing import Any, final
 import torch
 from torch import Tensor
 
+from symnet._validate import integer, real
 from symnet.mechanics._errors import ConvergenceError
-from symnet.mechanics._guard import as_index, as_real
 from symnet.mechanics.field import VectorField
 from symnet.mechanics.methods._base import Integrator
 
@@ -59,11 +59,11 @@ class Dopri5(Integrator):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         for key in ("rtol", "atol"):
-            value = as_real(self.options[key], key)
+            value = real(self.options[key], key, finite=False)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{key} must be positive and finite, got {self.options[key]!r}")
             self.options[key] = value
-        steps = as_index(self.options["max_num_steps"], "max_num_steps")
+        steps = integer(self.options["max_num_steps"], "max_num_steps")
         if steps < 1:
             raise ValueError(f"max_num_steps must be a positive integer, got {steps}")
         self.options["max_num_steps"] = steps

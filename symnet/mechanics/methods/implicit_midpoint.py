@@ -35,8 +35,8 @@ from typing import Any, final
 import torch
 from torch import Tensor
 
+from symnet._validate import integer, real
 from symnet.mechanics._errors import ConvergenceError
-from symnet.mechanics._guard import as_index, as_real
 from symnet.mechanics.field import VectorField
 from symnet.mechanics.methods._base import Integrator
 
@@ -70,11 +70,11 @@ class ImplicitMidpoint(Integrator):
         super().__init__(**options)
         tol = self.options["tol"]
         if tol is not None:
-            value = as_real(tol, "tol")
+            value = real(tol, "tol", finite=False)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"tol must be positive and finite (or None), got {tol!r}")
             self.options["tol"] = value
-        max_iter = as_index(self.options["max_iter"], "max_iter")
+        max_iter = integer(self.options["max_iter"], "max_iter")
         if max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer, got {max_iter}")
         self.options["max_iter"] = max_iter
