@@ -49,11 +49,12 @@ format: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
-# Peer projects measured by the benchmarks. torch stays pinned to the CPU wheel;
+# Peer projects measured by the benchmarks (egnn-pytorch comes with the test
+# extra, which the suite needs). torch stays pinned to the CPU wheel;
 # torchdyn pulls a torchvision that fails to import next to it, and nothing
 # here needs torchvision, so it is removed.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install -q torch==$(TORCH_VERSION) torchdyn egnn-pytorch
+	$(BIN)/pip install -q torch==$(TORCH_VERSION) torchdyn
 	$(BIN)/pip uninstall -y -q torchvision
 	touch $@
 

@@ -74,3 +74,12 @@ def test_dependencies_are_ranges_not_pins() -> None:
     for extra, value in cfg["options.extras_require"].items():
         for requirement in shlex.split(value):
             assert "==" not in requirement, f"pinned dependency in [{extra}]: {requirement}"
+
+
+def test_real_model_peers_are_in_the_test_extra() -> None:
+    # tests/third_party checks egnn-pytorch's models as they are: `make test` installs it.
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    test_extra = shlex.split(cfg["options.extras_require"]["test"])
+    names = {re.split(r"[<>=!~\[ ]", r, maxsplit=1)[0].lower() for r in test_extra}
+    assert "egnn-pytorch" in names

@@ -2,10 +2,12 @@
 
 A continuous symmetry is a :class:`Generator`; a group bundles generators
 (its Lie algebra basis), discrete generators (its finite part), a sampler and
-a finite action on typed tensors (kinds ``point``, ``vector``, ``scalar``,
-``global``, ``time`` and e3nn ``Irreps``, see :mod:`symnet.groups.kinds`).
-Groups multiply: ``Translation(3) * Rotation(3) * Permutation()`` is E(3) x
-S_N. Any generator is a group too (:class:`OneParameterGroup`), and the
+a finite action on typed tensors (kinds ``point``, ``vector``, ``axial``,
+``scalar``, ``pseudoscalar``, ``global``, ``time``, ``label``, ``index`` and
+e3nn ``Irreps``, see :mod:`symnet.groups.kinds`). Groups multiply:
+``Translation(3) * Rotation(3) * Permutation()`` is E(3) x S_N, and
+``Rotation(3) * Reflection(3)`` is O(3). Any generator is a group too
+(:class:`OneParameterGroup`), and the
 built-in groups are found by name (:meth:`Group.by_name`,
 :func:`resolve_symmetries`).
 """
@@ -22,6 +24,7 @@ from symnet.groups.rotation import Rotation  # isort: skip
 from symnet.groups.time_shift import TimeShift  # isort: skip
 from symnet.groups.boost import Boost  # isort: skip
 from symnet.groups.permutation import Permutation  # isort: skip
+from symnet.groups.reflection import Reflection  # isort: skip
 from symnet.groups.abelian import VectorGroup  # isort: skip
 from symnet.groups.one_parameter import OneParameterGroup, as_group  # isort: skip
 from symnet.groups.product import ProductGroup  # isort: skip
@@ -48,6 +51,7 @@ __all__ = [
     "OneParameterGroup",
     "Permutation",
     "ProductGroup",
+    "Reflection",
     "Rotation",
     "SymmetrySet",
     "TimeShift",

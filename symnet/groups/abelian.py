@@ -85,14 +85,19 @@ class VectorGroup(Group):
         return s[:, None] * self._direction(name, s)
 
     def conjugate(self, g: Element, by: Group, h: Element) -> Element:
-        """``h g h^-1``: a rotation ``h`` rotates the vector ``g``; other groups commute."""
+        """``h g h^-1``: an orthogonal ``h`` (rotation, reflection) maps the shift ``g`` to ``M g``.
+
+        Groups without an orthogonal part (:meth:`Group.orthogonal_matrix` is
+        None) commute with ``g``.
+        """
         if self.scalar_elements:
             return g
-        from symnet.groups.rotation import Rotation, rotate_vectors
+        M = by.orthogonal_matrix(h, torch.promote_types(g.dtype, torch.float64))
+        if M is None:
+            return g
+        from symnet.groups.rotation import rotate_vectors
 
-        if isinstance(by, Rotation):
-            return rotate_vectors(h, g)
-        return g
+        return rotate_vectors(M, g)
 
     def _shift(self, g: Tensor, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor | None:
         """What element(s) ``g`` (shape ``(n, k)`` or ``(n,)``) add to ``x``; None: invariant."""

@@ -26,6 +26,7 @@ from torch import Tensor
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._rng import as_generator
 from symnet._util import check_tensor, format_shape
+from symnet.groups._element_checks import ElementChecks
 from symnet.groups.generator import Generator
 from symnet.groups.kinds import Kind, as_kind, check_layout
 from symnet.groups.naming import Named
@@ -59,7 +60,7 @@ def take_element(g: Element, i: int, device: torch.device | str | None = None) -
     return out if device is None else out.to(device)
 
 
-class Group(Named, ABC):
+class Group(Named, ElementChecks, ABC):
     """Abstract base of all symmetry groups.
 
     Subclasses are final and implement the finite action (:meth:`act`), its
@@ -86,6 +87,9 @@ class Group(Named, ABC):
         None labels a charge by its generator's name, ``J[name]``.
     permutes_particles : bool
         True for groups that permute the particle axis (``Permutation``).
+    orthogonal : bool
+        True for groups that move space by orthogonal matrices
+        (:meth:`orthogonal_matrix` is not None: rotations, reflections).
 
     Notes
     -----
@@ -98,6 +102,7 @@ class Group(Named, ABC):
     discrete: bool = False
     normal: bool = False
     permutes_particles: ClassVar[bool] = False
+    orthogonal: ClassVar[bool] = False
 
     def supports_kind(self, kind: Kind) -> bool:
         """Whether the group can act on tensors of ``kind`` (e3nn irreps need SO(3))."""
@@ -253,9 +258,41 @@ class Group(Named, ABC):
         """
         raise ValueError(f"{self!r} has no continuous generators")
 
+    def conjugated_by(self, other: Group) -> bool:
+        """Whether ``self`` is normalised, but not centralised, by ``other`` in a product.
+
+        A product moves an element of ``other`` past one of ``self`` by
+        conjugating the latter (:meth:`conjugate`): ``h g = (h g h^-1) h``.
+        Translations and boosts are conjugated by every group that is not
+        itself normal (a rotation or a reflection turns the shift ``a`` into
+        ``M a``); rotations by reflections (``P R P^-1``, a rotation again,
+        unequal to ``R`` for a mirror in even ``d``). Pairs where neither is
+        conjugated by the other commute.
+        """
+        return self.normal and not other.normal
+
     def conjugate(self, g: Element, by: Group, h: Element) -> Element:
-        """``h g h^-1`` for a normal group ``self`` (``g`` in self, ``h`` in ``by``)."""
+        """``h g h^-1`` (``g`` in self, ``h`` in ``by``), where :meth:`conjugated_by` holds."""
         return g
+
+    def orthogonal_matrix(self, g: Element, dtype: torch.dtype = torch.float64) -> Tensor | None:
+        """The orthogonal part of elements ``g``: how they move space linearly.
+
+        Parameters
+        ----------
+        g : Element
+            A batch of ``n`` elements.
+        dtype : torch.dtype
+            Of the result.
+
+        Returns
+        -------
+        Tensor or None
+            Shape ``(n, d, d)``, orthogonal (``det = -1`` for a reflection);
+            None for groups that do not move space linearly (translations,
+            permutations, time shifts, boosts).
+        """
+        return None
 
     # ------------------------------------------------------------------ actions
     @abstractmethod
@@ -288,6 +325,10 @@ class Group(Named, ABC):
         if kind.name == "constant":  # every group leaves it alone
             check_layout(kind, x, "x")
             return x.clone()
+        if kind.name in ("label", "index"):  # integer data: only permutations move it
+            check_layout(kind, x, "x")
+            self._check_batch(g, x)
+            return self._act(g, x, kind, None)
         x = check_tensor(x, "x", ndim_min=1, finite=False)
         check_layout(kind, x, "x", self._layout_dim(kind))
         self._check_batch(g, x)
@@ -318,7 +359,7 @@ class Group(Named, ABC):
         """
         name = self._resolve(name)
         kind = as_kind(kind)
-        if kind.name == "constant":
+        if kind.integer:
             check_layout(kind, x, "x")
             return torch.zeros_like(x)
         x = check_tensor(x, "x", ndim_min=1, finite=False)
@@ -356,73 +397,3 @@ class Group(Named, ABC):
             Time (boosts).
         """
         return self.act(g, x, kind, t=t)
-
-    # ------------------------------------------------------------------ helpers
-    def _layout_dim(self, kind: Kind) -> int | None:
-        return self.dim if kind.name in ("point", "vector") else None
-
-    def _resolve(self, name: str | Generator) -> str:
-        if isinstance(name, Generator):
-            name = name.name
-        if name not in self.generator_names():
-            known = ", ".join(self.generator_names()) or "none"
-            raise ValueError(f"{self!r} has no generator {name!r}; its generators: {known}")
-        return name
-
-    @staticmethod
-    def _time(t: Tensor | float | None, x: Tensor) -> Tensor | None:
-        if t is None:
-            return None
-        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-        if t.numel() != 1 and (t.dim() != 1 or t.shape[0] != x.shape[0]):
-            raise ValueError(
-                f"t must be a scalar or have shape ({x.shape[0]},) to match x of shape "
-                f"{format_shape(x.shape)}, got {format_shape(t.shape)}"
-            )
-        return t.reshape(-1)
-
-    @staticmethod
-    def _params(s: Tensor) -> Tensor:
-        """Validate the parameters ``s`` of :meth:`exp`: a floating tensor of shape ``(n,)``."""
-        s = check_tensor(s, "s")
-        if s.dim() != 1:
-            raise ValueError(f"s must have shape (n,), got {format_shape(s.shape)}")
-        return s
-
-    @staticmethod
-    def _promote(g: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        """Cast two elements to their common dtype (never down to float32)."""
-        dtype = torch.promote_types(g.dtype, h.dtype)
-        return g.to(dtype), h.to(dtype)
-
-    def _batch(self, g: Element) -> int:
-        if not isinstance(g, Tensor) or g.dim() < 1:
-            got = format_shape(g.shape) if isinstance(g, Tensor) else type(g).__name__
-            raise TypeError(
-                f"an element of {self!r} is a Tensor with a leading batch axis, got {got}"
-            )
-        return int(g.shape[0])
-
-    def _check_pair(self, g: Element, h: Element) -> None:
-        """Check that two element batches compose: equal sizes, or one of them 1."""
-        n, m = self._batch(g), self._batch(h)
-        if n != m and 1 not in (n, m):
-            raise ValueError(
-                f"cannot compose element batches of sizes {n} and {m}; expected equal sizes "
-                f"or a single element (n = 1)"
-            )
-
-    def _check_batch(self, g: Element, x: Tensor) -> None:
-        n = self._batch(g)
-        if n != 1 and n != x.shape[0]:
-            raise ValueError(
-                f"the group elements have batch size {n} but x has leading dimension "
-                f"{x.shape[0]}; expected equal sizes or a single element (n = 1)"
-            )
-
-    @staticmethod
-    def _bcast(v: Tensor, x: Tensor, trailing: int) -> Tensor:
-        """Reshape a per-element tensor ``(n, *rest)`` to broadcast against ``x``."""
-        rest = v.shape[1:]
-        middle = x.dim() - 1 - trailing
-        return v.reshape(v.shape[0], *([1] * middle), *rest)

@@ -1,24 +1,43 @@
 """Kinds of tensors a group acts on, and their layouts.
 
-=========  ==================  ==========================================
-kind       layout              transformed by
-=========  ==================  ==========================================
-point      ``(n, ..., N, d)``  rotations, translations, permutations, boosts
-vector     ``(n, ..., N, d)``  rotations, permutations, boosts (as velocity)
-scalar     ``(n, ..., N, C)``  permutations only
-global     ``(n, ..., C)``     nothing (invariant)
-time       ``(n, ...)``        time shifts only
-irreps     ``(n, ..., dim)``   rotations, through e3nn's Wigner D matrices
-rep        ``(n, ..., dim)``   its group, through the matrices ``rho(g)``
-constant   any, integer        nothing; not batched, cast or differentiated
-=========  ==================  ==========================================
+============  ==================  ===============================================
+kind          layout              transformed by
+============  ==================  ===============================================
+point         ``(n, ..., N, d)``  rotations, reflections, translations,
+                                  permutations, boosts
+vector        ``(n, ..., N, d)``  rotations, reflections, permutations, boosts
+                                  (as velocity)
+axial         ``(n, ..., N, d)``  ``v -> det(Q) Q v`` for an orthogonal ``Q``
+                                  (rotations, reflections); permutations
+scalar        ``(n, ..., N, C)``  permutations only
+pseudoscalar  ``(n, ..., C)``     ``s -> det(Q) s`` (reflections flip its sign);
+                                  per particle ``(n, ..., N, C)``, also permuted
+global        ``(n, ..., C)``     nothing (invariant)
+time          ``(n, ...)``        time shifts only
+irreps        ``(n, ..., dim)``   rotations and reflections, through e3nn's
+                                  Wigner D matrices with parity
+rep           ``(n, ..., dim)``   its group, through the matrices ``rho(g)``
+label         ``(n, ..., N)``     permutations only (particle axis ``-1``)
+index         ``(n, ..., E)``     permutations relabel its values
+constant      any, integer        nothing; not batched, cast or differentiated
+============  ==================  ===============================================
 
 ``n`` is the batch of group elements (or 1 to broadcast one element); the
-particle axis is ``-2``. An e3nn ``Irreps`` (or a string that parses as one,
+particle axis is ``-2`` (``-1`` for a ``label``, :attr:`Kind.particle_dim`).
+An e3nn ``Irreps`` (or a string that parses as one,
 such as ``"1x0e + 1x1o"``) is an ``irreps`` kind; build a per-particle one
 ``(n, ..., N, dim)``, which permutations also act on, with :func:`irreps_kind`.
 A representation of :mod:`symnet.groups.reps` (``PermRep(G, 4) * Vector(G)``)
 is a ``rep`` kind: wherever a kind is expected, a rep can be passed.
+
+A ``label`` is a per-particle integer, boolean or floating categorical
+tensor (atom types ``z`` of shape ``(n, N)``): permutations permute its last
+axis and every other group leaves it alone. An ``index`` is an integer tensor
+whose *values* are particle indices ``0 .. N - 1`` (a graph's ``edge_index``
+per graph, ``(n, 2, E)``); negative entries are padding and stay as they are.
+A permutation ``sigma`` (``x' = x[..., sigma, :]``) relabels the values by its
+inverse, ``idx' = sigma^-1[idx]``, so that an edge joins the same two
+particles after the move; every other group leaves it alone.
 
 A ``constant`` is an integer (or boolean) tensor that every group leaves
 alone, such as a graph's ``edge_index`` when the group does not relabel the
@@ -37,13 +56,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from symnet._util import format_shape
 
 __all__ = ["Kind", "KIND_NAMES", "as_kind", "irreps_kind", "check_layout"]
 
-KIND_NAMES = ("point", "vector", "scalar", "global", "time", "constant")
+KIND_NAMES = (
+    "point",
+    "vector",
+    "axial",
+    "scalar",
+    "pseudoscalar",
+    "global",
+    "time",
+    "label",
+    "index",
+    "constant",
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +84,14 @@ class Kind:
     Parameters
     ----------
     name : str
-        One of ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``, ``"time"``,
-        ``"constant"``, ``"irreps"`` or ``"rep"``.
+        One of :data:`KIND_NAMES` (``"point"``, ``"vector"``, ``"axial"``,
+        ``"scalar"``, ``"pseudoscalar"``, ``"global"``, ``"time"``, ``"label"``,
+        ``"index"``, ``"constant"``), ``"irreps"`` or ``"rep"``.
     irreps : e3nn.o3.Irreps, optional
         The irreducible representations, for ``name == "irreps"``.
     per_particle : bool
-        For irreps: the tensor has a particle axis at ``-2`` that permutations act on.
+        For irreps and pseudoscalars: the tensor has a particle axis at ``-2``
+        that permutations act on.
     rep : Rep, optional
         The representation, for ``name == "rep"`` (:mod:`symnet.groups.reps`).
     """
@@ -73,14 +106,26 @@ class Kind:
             return f"rep {self.rep!r}"
         if self.name == "irreps":
             return f"irreps({self.irreps}{', per particle' if self.per_particle else ''})"
+        if self.name == "pseudoscalar" and self.per_particle:
+            return "pseudoscalar(per particle)"
         return self.name
 
     @property
     def particle_axis(self) -> bool:
-        """True when the tensor has a particle axis at ``-2`` (permutations act on it)."""
-        return self.name in ("point", "vector", "scalar") or (
-            self.name == "irreps" and self.per_particle
+        """True when the tensor has a particle axis (:attr:`particle_dim`) permutations act on."""
+        return self.name in ("point", "vector", "axial", "scalar", "label") or (
+            self.name in ("irreps", "pseudoscalar") and self.per_particle
         )
+
+    @property
+    def particle_dim(self) -> int:
+        """The particle axis: ``-1`` for a ``label``, ``-2`` for every other kind."""
+        return -1 if self.name == "label" else -2
+
+    @property
+    def integer(self) -> bool:
+        """True for label, index, constant: categories or indices, never cast or differentiated."""
+        return self.name in ("label", "index", "constant")
 
 
 def _is_irreps(obj: Any) -> bool:
@@ -144,15 +189,19 @@ def check_layout(kind: Kind, x: Tensor, name: str, dim: int | None = None) -> No
     ------
     ValueError
         Naming ``name``, the kind, the expected layout and the actual shape.
+    TypeError
+        A ``label``, ``index`` or ``constant`` tensor of the wrong dtype.
     """
     shape = format_shape(x.shape)
-    if kind.name == "constant":
+    if kind.name in ("label", "index"):
+        _check_integer_layout(kind, x, name)
+    elif kind.name == "constant":
         if x.is_floating_point() or x.is_complex():
             raise ValueError(
                 f"{name} of kind constant must be an integer or boolean tensor (an index such "
                 f"as edge_index), got dtype {x.dtype}; an invariant floating input is 'global'"
             )
-    elif kind.name in ("point", "vector"):
+    elif kind.name in ("point", "vector", "axial"):
         if x.dim() < 3:
             raise ValueError(f"{name} of kind {kind} must have shape (n, ..., N, d), got {shape}")
         if dim is not None and x.shape[-1] != dim:
@@ -163,6 +212,10 @@ def check_layout(kind: Kind, x: Tensor, name: str, dim: int | None = None) -> No
     elif kind.name == "scalar":
         if x.dim() < 3:
             raise ValueError(f"{name} of kind scalar must have shape (n, ..., N, C), got {shape}")
+    elif kind.name == "pseudoscalar":
+        need, layout = (3, "(n, ..., N, C)") if kind.per_particle else (1, "(n, ..., C)")
+        if x.dim() < need:
+            raise ValueError(f"{name} of kind {kind} must have shape {layout}, got {shape}")
     elif kind.name == "global":
         if x.dim() < 1:
             raise ValueError(f"{name} of kind global must have shape (n, ..., C), got {shape}")
@@ -182,3 +235,27 @@ def check_layout(kind: Kind, x: Tensor, name: str, dim: int | None = None) -> No
                 f"{name} of kind {kind} must have shape {layout} with dim = "
                 f"{kind.irreps.dim}, got {shape}"
             )
+
+
+def _check_integer_layout(kind: Kind, x: Tensor, name: str) -> None:
+    """Dtype and layout of a ``label`` ``(n, ..., N)`` or ``index`` ``(n, ..., E)`` tensor."""
+    shape = format_shape(x.shape)
+    if kind.name == "label":
+        if x.is_complex():
+            raise TypeError(
+                f"{name} of kind label must be an integer, boolean or floating (categorical) "
+                f"tensor, got dtype {x.dtype}"
+            )
+        if x.dim() < 2:
+            raise ValueError(
+                f"{name} of kind label must have shape (n, ..., N) with the particle axis last, "
+                f"got {shape}"
+            )
+        return
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(
+            f"{name} of kind index must be an integer tensor of particle indices (such as "
+            f"edge_index), got dtype {x.dtype}"
+        )
+    if x.dim() < 2:
+        raise ValueError(f"{name} of kind index must have shape (n, ..., E), got {shape}")

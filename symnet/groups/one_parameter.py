@@ -106,10 +106,10 @@ class OneParameterGroup(VectorGroup):
         return self._gen
 
     def supports_kind(self, kind: Kind) -> bool:
-        """Points, scalars, globals, times; vectors for an affine generator; no irreps."""
+        """All kinds but irreps; vectors, axial vectors, pseudoscalars need an affine generator."""
         if kind.name == "irreps":
             return False
-        return kind.name != "vector" or self._gen.matrix is not None
+        return kind.name not in ("vector", "axial", "pseudoscalar") or self._gen.matrix is not None
 
     # ------------------------------------------------------------------ actions
     def _linear(self, x: Tensor) -> Tensor:
@@ -156,9 +156,15 @@ class OneParameterGroup(VectorGroup):
             return torch.einsum("n...j,n...ij->n...i", x, self._bcast(R, x, 2)) + self._bcast(
                 c, x, 1
             )
-        if kind.name == "vector":
+        if kind.name in ("vector", "axial"):
             R, _ = self._affine(s, x)
-            return torch.einsum("n...j,n...ij->n...i", x, self._bcast(R, x, 2))
+            out = torch.einsum("n...j,n...ij->n...i", x, self._bcast(R, x, 2))
+            if kind.name == "axial":  # det exp(s A) = exp(s tr A)
+                out = out * self._bcast(torch.linalg.det(R), x, 0)
+            return out
+        if kind.name == "pseudoscalar":
+            R, _ = self._affine(s, x)
+            return x * self._bcast(torch.linalg.det(R), x, 0)
         return x.clone()
 
     def _act_inf(self, name: str, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
@@ -169,8 +175,11 @@ class OneParameterGroup(VectorGroup):
             reps = q.shape[0] // x.shape[0]
             tt = None if t is None else t.to(x).expand(x.shape[0]).repeat_interleave(reps)
             return self._gen.xi(q, tt).reshape(x.shape)
-        if kind.name == "vector":
-            return x @ self._linear(x).T
+        if kind.name in ("vector", "axial"):
+            A = self._linear(x)
+            return x @ A.T + (torch.trace(A) * x if kind.name == "axial" else 0.0)
+        if kind.name == "pseudoscalar":
+            return torch.trace(self._linear(x)) * x
         return torch.zeros_like(x)
 
     def check_config(self, config_shape: Sequence[int]) -> tuple[int, ...]:

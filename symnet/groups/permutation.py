@@ -26,8 +26,11 @@ __all__ = ["Permutation"]
 class Permutation(Group, by_name="permutation"):
     """Permutations of the particle axis (``-2``): ``x'_i = x_{sigma(i)}``.
 
-    Acts on ``point``, ``vector``, ``scalar`` and per-particle irreps tensors;
-    globals are invariant. Elements are index tensors of shape ``(n, N)``
+    Acts on ``point``, ``vector``, ``axial``, ``scalar``, per-particle
+    pseudoscalar and irreps tensors, on ``label`` tensors along their last
+    axis, and relabels the values of ``index`` tensors, ``idx' =
+    sigma^-1[idx]`` (negative padding stays), so that an edge joins the same
+    particles after the move; globals are invariant. Elements are index tensors of shape ``(n, N)``
     (long). :meth:`sample` draws uniform permutations.
 
     Examples
@@ -89,7 +92,8 @@ class Permutation(Group, by_name="permutation"):
     ) -> Tensor:
         """:meth:`act`, leaving alone a particle axis of another length than ``N``."""
         k = as_kind(kind)
-        if k.particle_axis and x.dim() >= 2 and int(x.shape[-2]) != int(config_shape[0]):
+        axis = k.particle_dim
+        if k.particle_axis and x.dim() >= -axis and int(x.shape[axis]) != int(config_shape[0]):
             return x.clone()
         return self.act(g, x, k, t=t)
 
@@ -153,15 +157,33 @@ class Permutation(Group, by_name="permutation"):
         return n
 
     def _act(self, g: Element, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
+        if kind.name == "index":
+            return self._relabel(g, x)
         if not kind.particle_axis:
             return x.clone()
-        if g.shape[1] != x.shape[-2]:
+        axis = kind.particle_dim
+        if g.shape[1] != x.shape[axis]:
             raise ValueError(
                 f"permutations of {g.shape[1]} particles cannot act on x with "
-                f"{x.shape[-2]} particles (axis -2)"
+                f"{x.shape[axis]} particles (axis {axis}, kind {kind})"
             )
-        idx = g.reshape(g.shape[0], *([1] * (x.dim() - 3)), g.shape[1], 1).expand_as(x)
-        return torch.gather(x, -2, idx)
+        lead = [1] * (x.dim() - 1 + axis)
+        idx = g.reshape(g.shape[0], *lead, g.shape[1], *([1] * (-1 - axis))).expand_as(x)
+        return torch.gather(x, axis, idx.to(x.device))
+
+    def _relabel(self, g: Element, x: Tensor) -> Tensor:
+        """``idx' = sigma^-1[idx]`` for an index tensor ``x`` ``(n, ..., E)``; negatives stay."""
+        N = g.shape[1]
+        if x.numel() and int(x.max()) >= N:
+            raise ValueError(
+                f"x of kind index holds particle index {int(x.max())}, but the permutations act "
+                f"on {N} particles (indices 0 .. {N - 1}; negative entries are padding)"
+            )
+        inv = torch.argsort(g, dim=1).to(x.device)
+        flat = x.reshape(x.shape[0], -1)
+        inv = inv.expand(flat.shape[0], -1)
+        moved = torch.gather(inv, 1, flat.clamp_min(0).long()).to(x.dtype)
+        return torch.where(flat < 0, flat, moved).reshape(x.shape)
 
     def _act_inf(self, name: str, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
         raise ValueError("Permutation() is discrete and has no infinitesimal generators")

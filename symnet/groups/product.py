@@ -1,10 +1,16 @@
 """Products of groups, e.g. E(3) x S_N = Translation(3) x Rotation(3) x Permutation().
 
 An element is a tuple ``(g_1, ..., g_k)`` acting as ``g_1 o g_2 o ... o g_k``
-(the last factor first). Translations and boosts are normal subgroups: when
-two elements are composed, a translation moved past a rotation is rotated,
-``R T_a = T_{Ra} R``, so that ``Translation(3) * Rotation(3)`` is the true
-semidirect product E(3). Other pairs of factors commute.
+(the last factor first). When two elements are composed, factors are moved
+past each other by conjugation, following :meth:`Group.conjugated_by`:
+translations and boosts are normal subgroups, and a translation moved past a
+rotation or a reflection is rotated, ``M T_a = T_{Ma} M``, so that
+``Translation(3) * Rotation(3)`` is the true semidirect product E(3);
+rotations are normal in O(d), and a rotation moved past a reflection ``P`` is
+conjugated, ``P R = (P R P^-1) P`` (in even ``d`` the mirror does not commute
+with rotations). Other pairs of factors commute. This holds in any factor
+order: ``Reflection(2) * Rotation(2)`` and ``Rotation(2) * Reflection(2)`` are
+both O(2).
 """
 
 from __future__ import annotations
@@ -135,9 +141,9 @@ class ProductGroup(Group):
     def _swap(self, j: int, x: Element, i: int, y: Element) -> tuple[Element, Element]:
         """Rewrite ``x y`` (x in factor j > i, y in factor i) as ``y' x'``."""
         fj, fi = self._factors[j], self._factors[i]
-        if fj.normal and not fi.normal:  # x y = y (y^-1 x y)
+        if fj.conjugated_by(fi):  # x y = y (y^-1 x y)
             return y, fj.conjugate(x, fi, fi.inverse(y))
-        if fi.normal and not fj.normal:  # x y = (x y x^-1) x
+        if fi.conjugated_by(fj):  # x y = (x y x^-1) x
             return fi.conjugate(y, fj, x), x
         return y, x
 
@@ -194,6 +200,16 @@ class ProductGroup(Group):
         """The owning factor's :meth:`Group.charge_label`."""
         name = generator.name if isinstance(generator, Generator) else generator
         return self._factors[self._owner(generator)].charge_label(name)
+
+    def orthogonal_matrix(self, g: Element, dtype: torch.dtype = torch.float64) -> Tensor | None:
+        """The product ``M_1 M_2 ... M_k`` of the factors' orthogonal parts (None: none has one)."""
+        self._check_element(g)
+        out = None
+        for f, gi in zip(self._factors, g, strict=True):
+            M = f.orthogonal_matrix(gi, dtype)
+            if M is not None:
+                out = M if out is None else out @ M
+        return out
 
     def supports_kind(self, kind: Kind) -> bool:
         """Whether every factor supports ``kind``."""

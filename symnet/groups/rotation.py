@@ -3,23 +3,25 @@
 Haar-distributed samples come from the QR decomposition of a Gaussian matrix
 with the sign correction of F. Mezzadri, "How to generate random matrices from
 the classical compact groups", Notices AMS 54 (2007). Irreps transform through
-e3nn's Wigner D matrices of the same rotation matrix.
+e3nn's Wigner D matrices of the same rotation matrix, computed to round-off by
+:func:`symnet.groups.wigner.wigner_d`. Axial vectors transform as vectors
+(``det R = 1``) and pseudoscalars are invariant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torch.func import jacfwd, jvp
 
 from symnet.groups.generator import Generator
 from symnet.groups.group import Element, Group
 from symnet.groups.kinds import Kind
 from symnet.groups.utils import default_dtype, particle_dim
+from symnet.groups.wigner import irreps_lie, wigner_d
 
 __all__ = ["wigner_d", "Rotation", "so_basis", "rotate_vectors", "default_dtype"]
 
@@ -75,74 +77,8 @@ def rotate_vectors(R: Tensor, v: Tensor) -> Tensor:
 
 @lru_cache(maxsize=64)
 def _irreps_generator(irreps_str: str, axis: int, dtype: torch.dtype) -> Tensor:
-    """Lie algebra matrix of irreps for rotation about ``axis`` (x, y, z), exact to round-off.
-
-    ``X = d/ds D(exp(s A) R0)|_0 D(R0)^T`` at a generic ``R0`` (away from the
-    Euler-angle singularity at the identity): the tangent ``A R0`` is pulled
-    back to Euler-angle velocities (a 9x3 least-squares solve that is exact,
-    the tangent lying in the image) and pushed through ``D_from_angles``.
-    """
-    from e3nn import o3
-
-    irreps = o3.Irreps(irreps_str)
-    A = so_basis(3, dtype)[1][axis]
-    a0 = torch.tensor([0.3, 1.1, 0.7], dtype=dtype)
-
-    def rot(a: Tensor) -> Tensor:
-        return o3.angles_to_matrix(a[0], a[1], a[2])
-
-    def wigner(a: Tensor) -> Tensor:
-        return irreps.D_from_angles(a[0], a[1], a[2])
-
-    with default_dtype(dtype):
-        R0 = rot(a0)
-        J = jacfwd(rot)(a0).reshape(9, 3)
-        w = torch.linalg.lstsq(J, (A @ R0).reshape(9, 1)).solution[:, 0]
-        D0, dD = jvp(wigner, (a0,), (w,))
-    return dD @ D0.T
-
-
-# Pre-rotations that map e_y (e3nn's Euler-angle pole) to e_y, e_z and e_x.
-_POLE_MOVES = torch.tensor(
-    [
-        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
-        [[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]],
-        [[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
-    ],
-    dtype=torch.float64,
-)
-
-
-def wigner_d(irreps: Any, R: Tensor) -> Tensor:
-    """Wigner D matrices of rotations, accurate to round-off for every rotation.
-
-    e3nn's ``D_from_matrix`` goes through Euler angles, which lose precision
-    near the pole (``beta`` near 0 or pi: error about eps / sin(beta)). Here
-    each rotation is first composed with the one of three fixed rotations
-    ``R0`` that puts ``R R0`` far from the pole (``|sin beta| >= sqrt(2/3)``),
-    and ``D(R) = D(R R0) D(R0)^T``; everything is evaluated in ``R``'s dtype.
-
-    Parameters
-    ----------
-    irreps : e3nn.o3.Irreps
-        The representation.
-    R : Tensor
-        Rotation matrices, shape ``(n, 3, 3)``.
-
-    Returns
-    -------
-    Tensor
-        Shape ``(n, irreps.dim, irreps.dim)``.
-    """
-    moves = _POLE_MOVES.to(R)
-    # y-component of R R0 e_y for each candidate: the pole is where it is +-1
-    pole = torch.einsum("nj,kj->nk", R[:, 1, :], moves[:, :, 1])
-    best = pole.abs().argmin(dim=1)
-    R0 = moves[best]
-    with default_dtype(R.dtype):
-        D = irreps.D_from_matrix(R @ R0)
-        D0 = irreps.D_from_matrix(moves)
-    return D @ D0[best].transpose(-1, -2)
+    """Lie algebra matrix of irreps for rotation about ``axis`` (x, y, z), exact to round-off."""
+    return irreps_lie(irreps_str, so_basis(3, dtype)[1][axis])
 
 
 class Rotation(Group, by_name="rotation"):
@@ -169,6 +105,7 @@ class Rotation(Group, by_name="rotation"):
 
     name = "rotation"
     charge_symbol = "L"
+    orthogonal: ClassVar[bool] = True
 
     def __init__(self, dim: int) -> None:
         if not isinstance(dim, int) or dim < 2:
@@ -227,6 +164,23 @@ class Rotation(Group, by_name="rotation"):
         self._batch(g)
         return g.transpose(-1, -2).clone()
 
+    def orthogonal_matrix(self, g: Element, dtype: torch.dtype = torch.float64) -> Tensor:
+        """The rotation matrices themselves, shape ``(n, d, d)``."""
+        self._batch(g)
+        return g.to(dtype, copy=True)
+
+    def conjugated_by(self, other: Group) -> bool:
+        """True for another orthogonal group that is not normal (reflections): ``M R M^-1``."""
+        return other.orthogonal and not other.normal and type(other) is not type(self)
+
+    def conjugate(self, g: Element, by: Group, h: Element) -> Element:
+        """``M g M^T`` for the orthogonal matrix ``M`` of ``h`` (unchanged if ``by`` has none)."""
+        M = by.orthogonal_matrix(h, torch.promote_types(g.dtype, torch.float64))
+        if M is None:
+            return g
+        g, M = self._promote(g, M)
+        return M @ g @ M.transpose(-1, -2)
+
     def _sample(
         self, n: int, config_shape: tuple[int, ...], gen: torch.Generator | None
     ) -> Element:
@@ -245,7 +199,7 @@ class Rotation(Group, by_name="rotation"):
         return torch.linalg.matrix_exp(s[:, None, None] * self._matrix(name, s))
 
     def _act(self, g: Element, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
-        if kind.name in ("point", "vector"):
+        if kind.name in ("point", "vector", "axial"):
             return torch.einsum("n...j,n...ij->n...i", x, self._bcast(g.to(x), x, 2))
         if kind.name == "irreps":
             self._need_3d(kind)
@@ -254,7 +208,7 @@ class Rotation(Group, by_name="rotation"):
         return x.clone()
 
     def _act_inf(self, name: str, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
-        if kind.name in ("point", "vector"):
+        if kind.name in ("point", "vector", "axial"):
             return x @ self._matrix(name, x).T
         if kind.name == "irreps":
             self._need_3d(kind)

@@ -60,18 +60,25 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
         torch.set_default_dtype(old)
 
 
-def euclidean_group(dim: int, *, permutations: bool = True) -> Any:
-    """``Translation(d) * Rotation(d)`` (times ``Permutation()``): E(d) (x S_N).
+def euclidean_group(dim: int, *, permutations: bool = True, reflections: bool = False) -> Any:
+    """``Translation(d) * Rotation(d)`` (times ``Reflection(d)``, ``Permutation()``): E(d) (x S_N).
+
+    With ``reflections=True`` the group is E(d) including reflections (O(d) rather than SO(d)).
 
     Examples
     --------
     >>> from symnet.groups.utils import euclidean_group
     >>> euclidean_group(3)
     Translation(3) x Rotation(3) x Permutation()
+    >>> euclidean_group(2, permutations=False, reflections=True)
+    Translation(2) x Rotation(2) x Reflection(2)
     """
     from symnet.groups.permutation import Permutation
+    from symnet.groups.reflection import Reflection
     from symnet.groups.rotation import Rotation
     from symnet.groups.translation import Translation
 
     group = Translation(dim) * Rotation(dim)
+    if reflections:
+        group = group * Reflection(dim)
     return group * Permutation() if permutations else group

@@ -88,7 +88,7 @@ class EGNNLayer(EGNNCore, nn.Module):
     Attributes
     ----------
     group : Group
-        ``Translation(d) * Rotation(d) * Permutation()``, the symmetry of the layer.
+        ``Translation(d) * Rotation(d) * Reflection(d) * Permutation()``, the layer's symmetry.
     in_kinds, out_kinds : tuple of str
         ``("scalar", "point")``, with ``"vector"`` for velocities: what
         :func:`~symnet.testing.assert_equivariant` reads.
@@ -103,7 +103,7 @@ class EGNNLayer(EGNNCore, nn.Module):
     >>> [t.shape for t in layer(h, x)]
     [torch.Size([2, 5, 4]), torch.Size([2, 5, 3])]
     >>> layer.group, layer.in_kinds
-    (Translation(3) x Rotation(3) x Permutation(), ('scalar', 'point'))
+    (Translation(3) x Rotation(3) x Reflection(3) x Permutation(), ('scalar', 'point'))
     >>> assert_equivariant(layer, (h, x)).passed
     True
     """
@@ -253,7 +253,7 @@ class EGNN(nn.Module):
     Attributes
     ----------
     group : Group
-        ``Translation(d) * Rotation(d) * Permutation()``.
+        ``Translation(d) * Rotation(d) * Reflection(d) * Permutation()``.
     in_kinds, out_kinds : tuple of str
         ``("scalar", "point")``, with ``"vector"`` when ``update_velocity``.
 
@@ -368,7 +368,7 @@ def _declare(module: nn.Module, dim: int, velocities: bool) -> None:
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
         raise ValueError(f"dim must be an int >= 2, got {dim!r}")
     module.dim = dim
-    module.group = euclidean_group(dim)
+    module.group = euclidean_group(dim, reflections=True)
     kinds = ("scalar", "point", "vector") if velocities else ("scalar", "point")
     module.in_kinds = module.out_kinds = kinds
 

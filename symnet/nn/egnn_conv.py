@@ -63,8 +63,9 @@ class EGNNConv(EGNNCore, MessagePassing):
     ``(B, num_nodes, C)`` (``x[None]`` for one graph).
 
     **Declared symmetry and its limitation.** The layer declares ``group =
-    Translation(d) * Rotation(d)``, ``in_kinds = ("scalar", "point",
-    "constant")`` (``"vector"`` appended for ``vel``) and ``out_kinds =
+    Translation(d) * Rotation(d) * Reflection(d)`` (E(d) with reflections),
+    ``in_kinds = ("scalar", "point", "constant")`` (``"vector"`` appended for
+    ``vel``) and ``out_kinds =
     ("scalar", "point")`` (with ``"vector"``): E(d) acts on positions and
     velocities and leaves the node features and ``edge_index`` (kind
     ``constant``) alone. Permutations of the nodes are a symmetry too, but
@@ -127,7 +128,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
             raise ValueError(f"dim must be an int >= 2, got {dim!r}")
         self.dim = dim
-        self.group = euclidean_group(dim, permutations=False)
+        self.group = euclidean_group(dim, permutations=False, reflections=True)
         vel = ("vector",) if self.update_velocity else ()
         self.in_kinds = ("scalar", "point", "constant", *vel)
         self.out_kinds = ("scalar", "point", *vel)

@@ -2,13 +2,18 @@
 
 :func:`assert_invariant` and :func:`assert_equivariant` test any callable
 (function or ``nn.Module``) against any group of :mod:`symnet.groups`, both on
-finite group elements (random samples and the discrete generators) and on the
-infinitesimal condition for every Lie algebra generator (one
-``torch.func.jvp``). They run in float64 on copies, report relative errors
-against :data:`TOLERANCES`, return a :class:`SymmetryReport` on success and
-raise a :class:`SymmetryAssertionError` (an ``AssertionError``) naming the
-element or generator on failure. The error formulas are documented in
-:mod:`symnet.testing.equivariance`.
+finite group elements (random samples, samples of each factor of a product
+alone, and the discrete generators) and on the infinitesimal condition for
+every Lie algebra generator (``torch.func.jvp``, or reverse mode or finite
+differences for models that compute forces with ``torch.autograd.grad``).
+They run in float64 on copies, report relative errors against
+:data:`TOLERANCES` (looser for modules with float32-accurate constants),
+return a :class:`SymmetryReport` on success and raise a
+:class:`SymmetryAssertionError` (an ``AssertionError``) naming the element or
+generator on failure. A check whose outputs do not depend on the inputs
+passes with a :class:`SymmetryWarning` (fails with ``strict=True``); a
+function that modifies its inputs raises :class:`InputMutationError`. The
+error formulas are documented in :mod:`symnet.testing.equivariance`.
 
 :func:`assert_conserved` checks dynamics instead: it runs the Noether checker
 (:func:`symnet.noether.check`) on a Lagrangian and fails unless every
@@ -16,7 +21,7 @@ generator's charge is ``conserved``.
 
 The pytest plugin :mod:`symnet.testing.plugin` (loaded automatically) adds
 the opt-in fixtures ``symnet_rng`` (seeded by ``--symnet-seed``) and
-``symnet_tolerances``.
+``symnet_tolerances``, and the option ``--symnet-strict``.
 
 Examples
 --------
@@ -41,18 +46,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from symnet.testing._calls import InputMutationError
 from symnet.testing._tolerances import TOLERANCES, DtypeTolerance
 from symnet.testing.conserved import ConservationAssertionError, assert_conserved
 from symnet.testing.equivariance import assert_equivariant, assert_invariant
-from symnet.testing.report import CheckResult, SymmetryAssertionError, SymmetryReport
+from symnet.testing.report import (
+    CheckResult,
+    SymmetryAssertionError,
+    SymmetryReport,
+    SymmetryWarning,
+)
 
 __all__ = [
     "TOLERANCES",
     "CheckResult",
     "ConservationAssertionError",
     "DtypeTolerance",
+    "InputMutationError",
     "SymmetryAssertionError",
     "SymmetryReport",
+    "SymmetryWarning",
     "assert_conserved",
     "assert_equivariant",
     "assert_invariant",

@@ -12,23 +12,35 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.func import jvp
 
 from symnet.groups import Element, Group, take_element
-from symnet.testing._inputs import Prepared, output_names
-from symnet.testing._tolerances import DtypeTolerance
+from symnet.testing._calls import Caller, output_names
+from symnet.testing._derivative import LieDerivative
+from symnet.testing._inputs import Prepared
+from symnet.testing._stacked import act_each, stacked
+from symnet.testing._tolerances import (
+    FLOAT32_CONSTANTS_RTOL,
+    TOLERANCES,
+    DtypeTolerance,
+    low_precision_constants,
+)
 from symnet.testing.report import CheckResult
 
 __all__ = [
     "check_elements",
     "check_generators",
-    "e3nn_hint",
+    "precision_hint",
+    "factor_samples",
     "first_call",
     "nothing_checked",
 ]
 
 #: Number of Gaussian probes estimating the size of the Lie derivative's terms.
 N_PROBES = 2
+
+#: Relative change under a group element above which an output counts as varying
+#: with the inputs (not vacuous) without an extra evaluation.
+CHANGED = 1e-6
 
 
 def _to(g: Element, device: torch.device) -> Element:
@@ -38,20 +50,67 @@ def _to(g: Element, device: torch.device) -> Element:
 
 
 def _row(
-    check: str, name: str, output: str, diff: Tensor, scale: Tensor, tol: DtypeTolerance
+    check: str,
+    name: str,
+    output: str,
+    diff: Tensor,
+    scale: Tensor,
+    tol: DtypeTolerance,
+    extra: float = 0.0,
+    factor: str = "",
 ) -> CheckResult:
+    """One row: passes when ``diff <= atol + rtol * scale + extra`` (``extra``: an error bound)."""
     d, s = float(diff), float(scale)
-    if not (math.isfinite(d) and math.isfinite(s)):
+    if not (math.isfinite(d) and math.isfinite(s) and math.isfinite(extra)):
         # NaN or inf in an output at the transformed inputs (or in the Lie derivative):
         # a failure, never a pass (inf - inf is NaN, and inf <= rtol * inf would hold)
-        return CheckResult(check, name, output, float("nan"), tol.rtol, False)
+        return CheckResult(check, name, output, float("nan"), tol.rtol, False, factor)
+    slack = tol.atol + extra
     error = d / s if s > 0 else (0.0 if d == 0 else float("inf"))
-    allowed = tol.rtol + tol.atol / s if s > 0 else (float("inf") if tol.atol > 0 else tol.rtol)
-    return CheckResult(check, name, output, error, allowed, d <= tol.atol + tol.rtol * s)
+    allowed = tol.rtol + slack / s if s > 0 else (float("inf") if slack > 0 else tol.rtol)
+    return CheckResult(check, name, output, error, allowed, d <= slack + tol.rtol * s, factor)
 
 
 def _amax(x: Tensor) -> Tensor:
     return x.abs().max() if x.numel() else x.new_zeros(())
+
+
+def factor_samples(n_samples: int) -> int:
+    """Random elements of each continuous factor of a product tested alone: ``n_samples // 8``.
+
+    At least 1 when ``n_samples >= 1`` (1 by default), 0 when ``n_samples == 0``.
+    The product's own samples already move every factor at once; these few
+    exist so that a failure names the factor that breaks.
+    """
+    return 0 if n_samples == 0 else max(1, n_samples // 8)
+
+
+def _elements(
+    group: Group, prep: Prepared, n_samples: int, rng: torch.Generator, per_factor: bool
+) -> list[tuple[str, str, str, Element]]:
+    """``(check, name, factor, element)``: product samples, factor samples, discrete generators."""
+    device = prep.inputs[0].device
+    cfg = prep.config_shape
+    elements: list[tuple[str, str, str, Element]] = []
+    if n_samples > 0:
+        batch = group.sample(n_samples, cfg, rng=rng)
+        elements += [
+            ("sample", f"sample {k}", "", take_element(batch, k, device)) for k in range(n_samples)
+        ]
+    factors = group.factors
+    n_each = factor_samples(n_samples) if len(factors) > 1 and per_factor else 0
+    for i, f in enumerate(factors):
+        if n_each == 0 or not f.generator_names():
+            continue  # a finite factor is tested alone by its discrete generators
+        batch = f.sample(n_each, cfg, rng=rng)
+        label = getattr(f, "name", "") or type(f).__name__.lower()
+        for k in range(n_each):
+            parts = [_to(h.identity(1, cfg), device) for h in factors]
+            parts[i] = take_element(batch, k, device)
+            elements.append(("sample", f"{label} sample {k}", repr(f), tuple(parts)))
+    for dname, g in group.discrete_generators(cfg):
+        elements.append(("discrete", dname, "", _to(g, device)))
+    return elements
 
 
 def check_elements(
@@ -63,51 +122,99 @@ def check_elements(
     n_samples: int,
     rng: torch.Generator,
     tol: DtypeTolerance,
-) -> list[CheckResult]:
-    """Rows for ``n_samples`` random elements and every discrete generator, each output.
+    names: list[str] | None = None,
+    per_factor: bool = True,
+) -> tuple[list[CheckResult], list[bool]]:
+    """Rows for the random elements and every discrete generator, each output.
 
-    Each element (batch 1) acts on the whole batch of inputs and on the outputs
-    (equivariance) or not at all (invariance, ``out_kinds is None``).
+    ``n_samples`` random elements of ``group``; for a product group also
+    :func:`factor_samples` random elements of each continuous factor alone
+    (rows ``"rotation sample 0"``, so a failure names the factor; not with
+    ``per_factor=False``); then the
+    discrete generators. Each element (batch 1) acts on the whole batch of
+    inputs and on the outputs (equivariance) or not at all (invariance,
+    ``out_kinds is None``).
+
+    Returns
+    -------
+    rows : list of CheckResult
+    varied : list of bool
+        Per output: some element changed it by more than ``rtol`` (relative),
+        so it depends on the inputs (see :mod:`symnet.testing._vacuous`).
     """
-    device = prep.inputs[0].device
-    elements: list[tuple[str, str, Element]] = []
-    if n_samples > 0:
-        batch = group.sample(n_samples, prep.config_shape, rng=rng)
-        elements += [
-            ("sample", f"sample {k}", take_element(batch, k, device)) for k in range(n_samples)
-        ]
-    for dname, g in group.discrete_generators(prep.config_shape):
-        elements.append(("discrete", dname, _to(g, device)))
-    names = output_names(len(y0))
+    names = names or output_names(len(y0))
     rows = []
-    for check, ename, g in elements:
-        moved = tuple(
-            group.act(g, x, k, t=prep.t) for x, k in zip(prep.inputs, prep.kinds, strict=True)
-        )
-        lhs = call(*moved)
-        if len(lhs) != len(y0):
-            raise ValueError(
-                f"fn returned {len(lhs)} outputs at transformed inputs, {len(y0)} before"
+    varied = [False] * len(y0)
+    elements = _elements(group, prep, n_samples, rng, per_factor)
+    gs = [g for _, _, _, g in elements]
+    per_input = [
+        act_each(lambda g, x, k=k: group.act(g, x, k, t=prep.t), gs, x, prep.t)
+        for x, k in zip(prep.inputs, prep.kinds, strict=True)
+    ]
+    sets = [tuple(moved[i] for moved in per_input) for i in range(len(gs))]
+    if out_kinds is None:
+        targets = [tuple(y.detach() for y in y0)] * len(gs)
+    else:
+        per_output = [
+            act_each(
+                lambda g, y, k=k: group.act_output(g, y, k, prep.config_shape, t=prep.t),
+                gs,
+                y.detach(),
+                prep.t,
             )
+            for y, k in zip(y0, out_kinds, strict=True)
+        ]
+        targets = [tuple(b[i] for b in per_output) for i in range(len(gs))]
+    batch = int(prep.inputs[0].shape[0])
+    stackable = getattr(call, "stackable", True)
+    blocks = stacked(call, [prep.inputs, *sets], batch, reference=y0) if stackable else None
+    for i, (check, ename, factor, _) in enumerate(elements):
+        lhs = blocks[i + 1] if blocks is not None else call(*sets[i])
+        what = (check, ename, factor)
+        found = _element_rows(lhs, targets[i], what, tol, names)
+        if blocks is not None and not all(r.passed for r in found):
+            # a failure seen in the stack is confirmed on the element alone (a model whose
+            # numerics depend on the batch size must not fail for that reason)
+            lhs = call(*sets[i])
+            found = _element_rows(lhs, targets[i], what, tol, names)
+            if all(r.passed for r in found) and isinstance(call, Caller):
+                call.stackable = False  # the stack was wrong: no more stacking for this fn
+                blocks = None
+        rows += found
         for j, (a, y) in enumerate(zip(lhs, y0, strict=True)):
-            b = (
-                y
-                if out_kinds is None
-                else group.act_output(g, y, out_kinds[j], prep.config_shape, t=prep.t)
+            if not varied[j] and a.shape == y.shape:
+                a, y = a.detach(), y.detach()
+                change = float(_amax(a - y))
+                varied[j] = change > CHANGED * float(torch.maximum(_amax(a), _amax(y)))
+    return rows, varied
+
+
+def _element_rows(
+    lhs: tuple[Tensor, ...],
+    rhs: tuple[Tensor, ...],
+    what: tuple[str, str, str],
+    tol: DtypeTolerance,
+    names: list[str],
+) -> list[CheckResult]:
+    """The rows of one element: ``fn(g.x)`` (``lhs``) against ``g.y0`` (or ``y0``, ``rhs``)."""
+    check, ename, factor = what
+    if len(lhs) != len(rhs):
+        raise ValueError(f"fn returned {len(lhs)} outputs at transformed inputs, {len(rhs)} before")
+    rows = []
+    for j, (a, b) in enumerate(zip(lhs, rhs, strict=True)):
+        if a.shape != b.shape:
+            raise ValueError(
+                f"fn output {names[j]} changed shape under {ename}: {tuple(a.shape)} vs "
+                f"{tuple(b.shape)}"
             )
-            if a.shape != b.shape:
-                raise ValueError(
-                    f"fn output {names[j]} changed shape under {ename}: {tuple(a.shape)} vs "
-                    f"{tuple(b.shape)}"
-                )
-            diff = _amax(a.detach() - b.detach())
-            scale = torch.maximum(_amax(a.detach()), _amax(b.detach()))
-            rows.append(_row(check, ename, names[j], diff, scale, tol))
+        a = a.detach()
+        scale = torch.maximum(_amax(a), _amax(b))
+        rows.append(_row(check, ename, names[j], _amax(a - b), scale, tol, factor=factor))
     return rows
 
 
 def check_generators(
-    call: Callable[..., tuple[Tensor, ...]],
+    call: Caller,
     group: Group,
     prep: Prepared,
     y0: tuple[Tensor, ...],
@@ -115,73 +222,126 @@ def check_generators(
     rng: torch.Generator,
     tol: DtypeTolerance,
     fn_name: str,
-) -> list[CheckResult]:
+    names: list[str] | None = None,
+    n_probes: int = N_PROBES,
+) -> tuple[list[CheckResult], str | None]:
     """Rows for every Lie algebra generator and output: ``J v - dy`` over the terms' size.
 
-    One ``jvp`` along the infinitesimal action on all inputs gives the Lie
-    derivative; :data:`N_PROBES` more, along ``v * z`` with Gaussian ``z``,
-    estimate the size of its individual terms.
+    The Lie derivative ``J v`` comes from the first method of
+    :mod:`symnet.testing._derivative` that can trace ``fn`` (returned as the
+    second value; None when the group has no generators); :data:`N_PROBES`
+    more directions, ``v * z`` with Gaussian ``z``, estimate the size of its
+    individual terms. Integer inputs (labels, indices) get no tangent.
     """
-    names = output_names(len(y0))
-    rows = []
-    for gen_x in group.generators(prep.config_shape):
-        v = tuple(
-            group.act_infinitesimal(gen_x, x, k, t=prep.t)
-            for x, k in zip(prep.inputs, prep.kinds, strict=True)
+    names = names or output_names(len(y0))
+    gens = group.generators(prep.config_shape)
+    if not gens:
+        return [], None
+    free = [i for i, fixed in enumerate(prep.fixed) if not fixed]
+    if not free:
+        return [], None
+    f = call.fixing(
+        [(i, x) for i, (x, fx) in enumerate(zip(prep.inputs, prep.fixed, strict=True)) if fx]
+    )
+    primals = tuple(prep.inputs[i] for i in free)
+
+    def moved(gen: Any, s: float) -> tuple[Tensor, ...]:
+        """All the inputs moved by ``exp(s X)``."""
+        param = torch.tensor([s], dtype=primals[0].dtype, device=primals[0].device)
+        g = group.exp(gen, param, prep.config_shape)
+        return tuple(
+            group.act(g, x, k, t=prep.t) for x, k in zip(prep.inputs, prep.kinds, strict=True)
         )
-        y, Jv = _jvp(call, prep.inputs, v, fn_name)
-        probes = []
-        for _ in range(N_PROBES):
+
+    lie = LieDerivative(f, primals, call, prep.inputs, moved, y0)
+    vs = [
+        tuple(group.act_infinitesimal(gen, prep.inputs[i], prep.kinds[i], t=prep.t) for i in free)
+        for gen in gens
+    ]
+    probe_dirs = []
+    for v in vs:
+        for _ in range(n_probes):
             z = tuple(
-                torch.randn(x.shape, generator=rng, dtype=x.dtype).to(x.device) for x in prep.inputs
+                torch.randn(x.shape, generator=rng, dtype=x.dtype).to(x.device) for x in primals
             )
-            probes.append(
-                _jvp(
-                    call, prep.inputs, tuple(vi * zi for vi, zi in zip(v, z, strict=True)), fn_name
-                )[1]
-            )
+            probe_dirs.append(tuple(vi * zi for vi, zi in zip(v, z, strict=True)))
+    rows = _generator_rows(
+        lie, gens, vs, probe_dirs, n_probes, group, prep, y0, out_kinds, tol, names
+    )
+    if lie.used_stack and not all(r.passed for r in rows):
+        # confirm a failure seen in a stacked evaluation direction by direction
+        lie.allow_stack = call.stackable = False
+        rows = _generator_rows(
+            lie, gens, vs, probe_dirs, n_probes, group, prep, y0, out_kinds, tol, names
+        )
+    return rows, lie.method
+
+
+def _generator_rows(
+    lie: LieDerivative,
+    gens: list[Any],
+    vs: list[tuple[Tensor, ...]],
+    probe_dirs: list[tuple[Tensor, ...]],
+    n_probes: int,
+    group: Group,
+    prep: Prepared,
+    y0: tuple[Tensor, ...],
+    out_kinds: tuple | None,
+    tol: DtypeTolerance,
+    names: list[str],
+) -> list[CheckResult]:
+    """One row per generator and output from the derivatives ``lie`` computes."""
+    derivs = lie.along_all(gens, vs, probe_dirs)
+    rows = []
+    for gi, gen_x in enumerate(gens):
+        Jv, errs = derivs[gi]
+        probes = [lie.probe_results[gi * n_probes + p] for p in range(n_probes)]
         for j in range(len(y0)):
             if out_kinds is None:
-                dy = torch.zeros_like(y[j])
+                dy = torch.zeros_like(y0[j])
             else:
-                dy = group.act_infinitesimal(gen_x, y[j].detach(), out_kinds[j], t=prep.t)
-            residual = Jv[j].detach() - dy
-            terms = torch.stack([p[j].detach() for p in probes]).pow(2).mean(0).sqrt()
+                dy = group.act_infinitesimal(gen_x, y0[j].detach(), out_kinds[j], t=prep.t)
+            residual = Jv[j] - dy
+            terms = (
+                torch.stack([p[j] for p in probes]).pow(2).mean(0).sqrt() if probes else Jv[j].abs()
+            )
             scale = _amax(dy) + _amax(terms)
-            rows.append(_row("generator", gen_x.name, names[j], _amax(residual), scale, tol))
+            rows.append(
+                _row("generator", gen_x.name, names[j], _amax(residual), scale, tol, errs[j])
+            )
     return rows
 
 
-def _jvp(
-    call: Callable[..., tuple[Tensor, ...]],
-    primals: tuple[Tensor, ...],
-    tangents: tuple[Tensor, ...],
-    fn_name: str,
-) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-    try:
-        return jvp(call, primals, tangents)
-    except (RuntimeError, NotImplementedError) as err:
-        raise RuntimeError(
-            f"the Lie derivative of {fn_name} needs forward-mode AD (torch.func.jvp), which "
-            f"failed: {err}. Pass check_generators=False to test finite elements only."
-        ) from err
-
-
-_E3NN_HINT = (
-    "fn contains e3nn modules with float32 buffers; e3nn builds its Clebsch-Gordan "
-    "coefficients in torch's default dtype, accurate to about 1e-7 even after .double(). "
-    "Build the module under symnet.groups.utils.default_dtype(torch.float64) for a "
-    "float64 check, or check with dtype=torch.float32."
+_PRECISION_HINT = (
+    "{why}, so its constants are accurate to about 1e-7 only, and errors between "
+    "1e-9 and {band:.0e} are what a correct module shows in a float64 check. Build the "
+    "module in float64 (under symnet.groups.utils.default_dtype(torch.float64){e3nn}), "
+    "check with dtype=torch.float32, or leave rtol at its default (rtol={band:.0e} for "
+    "such modules)."
 )
 
 
-def e3nn_hint(fn: Any, dtype: torch.dtype) -> str:
-    """The e3nn remedy when ``fn`` holds e3nn modules with float32 buffers (float64 check)."""
-    if dtype != torch.float64 or not isinstance(fn, nn.Module):
+def precision_hint(fn: Any, dtype: torch.dtype, max_error: float) -> str:
+    """The float32-constants remedy, only for an error in the band it can explain.
+
+    Returns ``""`` unless ``fn`` has low-precision constants
+    (:func:`~symnet.testing._tolerances.low_precision_constants`) and the
+    worst error lies between the float64 tolerance and
+    :data:`~symnet.testing._tolerances.FLOAT32_CONSTANTS_RTOL` (an error of
+    1e-1 is a broken module, not a precision issue).
+    """
+    why = low_precision_constants(fn, dtype)
+    if not why or not (TOLERANCES[torch.float64].rtol < max_error <= FLOAT32_CONSTANTS_RTOL):
         return ""
-    has_e3nn = any(type(m).__module__.startswith("e3nn") for m in fn.modules())
-    low = any(b.is_floating_point() and b.dtype != torch.float64 for b in fn.buffers())
-    return _E3NN_HINT if has_e3nn and low else ""
+    module = fn if isinstance(fn, nn.Module) else getattr(fn, "__self__", None)
+    e3nn = isinstance(module, nn.Module) and any(
+        type(m).__module__.startswith("e3nn") for m in module.modules()
+    )
+    return _PRECISION_HINT.format(
+        why=why[0].upper() + why[1:],
+        band=FLOAT32_CONSTANTS_RTOL,
+        e3nn="; e3nn computes its Clebsch-Gordan coefficients in the default dtype" if e3nn else "",
+    )
 
 
 def nothing_checked(

@@ -7,7 +7,7 @@ caller's tensors are never modified.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +18,15 @@ from symnet._util import check_finite, check_tensor, format_shape
 from symnet.groups import Group, Kind, as_kind
 from symnet.groups.kinds import _is_irreps, check_layout
 from symnet.groups.reps import Rep
+from symnet.testing._calls import output_names
 
-__all__ = ["Prepared", "prepare", "parse_kinds", "check_outputs", "as_outputs", "bind_constants"]
+__all__ = ["Prepared", "prepare", "parse_kinds", "check_outputs", "INTEGER_KINDS"]
 
 _PARTICLE_VECTOR = ("point", "vector")
 _TIME = Kind("time")
 _CONSTANT = "constant"
+#: Kinds of integer (or categorical) inputs: batched, acted on, never cast nor differentiated.
+INTEGER_KINDS = ("label", "index")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class Prepared:
     constants : tuple of (int, Tensor)
         The inputs of kind ``constant`` with their positions among all the
         inputs; they are not in ``inputs`` (no batch axis, no cast, no
-        action, no tangent) and :func:`bind_constants` puts them back.
+        action, no tangent) and the caller puts them back.
+    names : tuple of str
+        Names of all the inputs (constants included), for messages.
     """
 
     inputs: tuple[Tensor, ...]
@@ -51,6 +56,22 @@ class Prepared:
     t: Tensor | None
     config_shape: tuple[int, ...]
     constants: tuple[tuple[int, Tensor], ...] = ()
+    names: tuple[str, ...] = ()
+
+    @property
+    def fixed(self) -> tuple[bool, ...]:
+        """Per entry of ``inputs``: True for integer kinds (no cast, no tangent)."""
+        return tuple(is_integer_kind(k) for k in self.kinds)
+
+
+def is_integer_kind(kind: Kind) -> bool:
+    """True for the kinds of :data:`INTEGER_KINDS` (``label``, ``index``)."""
+    return kind.name in INTEGER_KINDS
+
+
+def particle_dim(kind: Kind) -> int:
+    """The particle axis of ``kind`` (-1 for labels, -2 otherwise)."""
+    return int(getattr(kind, "particle_dim", -1 if kind.name == "label" else -2))
 
 
 def _is_single_kind(kinds: Any) -> bool:
@@ -124,14 +145,14 @@ def _config_shape(
 ) -> tuple[int, ...]:
     """``(N, d)``: N from the first particle-axis input, d from the group or the first point."""
     first_pv = next((x for x, k in zip(xs, kinds, strict=True) if k.name in _PARTICLE_VECTOR), None)
-    first_p = next((x for x, k in zip(xs, kinds, strict=True) if k.particle_axis), None)
+    first_p = next(((x, k) for x, k in zip(xs, kinds, strict=True) if k.particle_axis), None)
     N = int(first_pv.shape[-2]) if first_pv is not None else None
     if N is None:
         # a representation with permutation parts fixes N (PermRep(G, N) * Vector(G))
         reps = [k.rep for k in (*kinds, *more) if k.name == "rep" and k.rep.particles()]
         N = reps[0].particles() if reps else None
     if N is None:
-        N = int(first_p.shape[-2]) if first_p is not None else 1
+        N = int(first_p[0].shape[particle_dim(first_p[1])]) if first_p is not None else 1
     if group.dim is not None:
         d = group.dim
     elif first_pv is not None:
@@ -173,7 +194,7 @@ def _check_not_empty(xs: Sequence[Tensor], kinds: Sequence[Kind], names: Sequenc
             f"no rows tests nothing; pass at least one row"
         )
     for x, k, name in zip(xs, kinds, names, strict=True):
-        if k.particle_axis and int(x.shape[-2]) == 0:
+        if k.particle_axis and int(x.shape[particle_dim(k)]) == 0:
             raise ValueError(
                 f"{name} has N = 0 particles (shape {format_shape(x.shape)}): a check on no "
                 f"particles tests nothing; pass at least one particle"
@@ -191,6 +212,7 @@ def prepare(
     t: Any,
     kinds_name: str,
     out_kinds: Sequence[Kind] | None = None,
+    input_names: Sequence[str] | None = None,
 ) -> Prepared:
     """Validate ``inputs`` against ``kinds`` and ``group``; cast copies to ``dtype``.
 
@@ -205,7 +227,13 @@ def prepare(
     """
     xs = _as_tensors(inputs)
     ks = parse_kinds(kinds, len(xs), kinds_name, "input")
-    names = ["inputs"] if isinstance(inputs, Tensor) else [f"inputs[{i}]" for i in range(len(xs))]
+    if input_names is not None:
+        names = list(input_names)
+    else:
+        names = (
+            ["inputs"] if isinstance(inputs, Tensor) else [f"inputs[{i}]" for i in range(len(xs))]
+        )
+    all_names = tuple(names)
     constants = _constants(xs, ks, names)
     if constants:
         keep = [i for i, k in enumerate(ks) if k.name != _CONSTANT]
@@ -218,9 +246,10 @@ def prepare(
         ks = tuple(ks[i] for i in keep)
         names = [names[i] for i in keep]
     for i, x in enumerate(xs):
-        check_tensor(x, names[i], ndim_min=1, finite=False)
+        _check_dtype(x, ks[i], names[i])
         _check_against_group(x, ks[i], group, names[i])
-        check_finite(x, names[i])
+        if x.is_floating_point():
+            check_finite(x, names[i])
     batch = int(xs[0].shape[0])
     _check_not_empty(xs, ks, names)
     for i, x in enumerate(xs[1:], start=1):
@@ -229,15 +258,13 @@ def prepare(
                 f"{names[i]} has batch size {x.shape[0]} but {names[0]} has {batch}; all "
                 f"inputs need the same leading batch axis B"
             )
-    counts = {int(x.shape[-2]) for x, k in zip(xs, ks, strict=True) if k.particle_axis}
-    if len(counts) > 1:
+    particles = [(x, k, n) for x, k, n in zip(xs, ks, names, strict=True) if k.particle_axis]
+    if len({int(x.shape[particle_dim(k)]) for x, k, _ in particles}) > 1:
         shapes = ", ".join(
-            f"inputs[{i}] {format_shape(x.shape)}"
-            for i, (x, k) in enumerate(zip(xs, ks, strict=True))
-            if k.particle_axis
+            f"{n} {format_shape(x.shape)} (axis {particle_dim(k)})" for x, k, n in particles
         )
         raise ValueError(
-            f"inputs with a particle axis (-2) disagree on the number of particles N: {shapes}"
+            f"inputs with a particle axis disagree on the number of particles N: {shapes}"
         )
     config = _config_shape(group, xs, ks, out_kinds or ())
     try:
@@ -247,13 +274,49 @@ def prepare(
             f"inputs do not fit {group!r} (configuration shape {config}): {err}"
         ) from None
     device = xs[0].device
-    cast = tuple(x.detach().to(dtype=dtype, device=device, copy=True) for x in xs)
+    cast = tuple(
+        x.detach().to(device=device, copy=True)
+        if is_integer_kind(k)
+        else x.detach().to(dtype=dtype, device=device, copy=True)
+        for x, k in zip(xs, ks, strict=True)
+    )
     if t is None:
         t_in = next((x for x, k in zip(cast, ks, strict=True) if k == _TIME and x.dim() == 1), None)
         time = None if t_in is None else t_in.clone()
     else:
         time = _prepare_time(t, batch, dtype, device)
-    return Prepared(cast, ks, time, config, constants)
+    return Prepared(cast, ks, time, config, constants, all_names)
+
+
+def _check_dtype(x: Any, kind: Kind, name: str) -> None:
+    """A tensor of at least one axis whose dtype fits ``kind``.
+
+    Raises
+    ------
+    TypeError
+        Not a tensor; an integer tensor with a floating kind (naming the
+        integer kinds); a floating ``index``.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if is_integer_kind(kind):
+        if x.is_complex() or (kind.name == "index" and x.is_floating_point()):
+            raise TypeError(
+                f"{name} of kind {kind} must be an integer tensor of particle indices, got "
+                f"dtype {x.dtype}"
+            )
+    elif not x.is_floating_point():
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but its kind {kind} needs a floating-point tensor. "
+            f"Declare an integer input by what it is: kind 'label' for per-particle types or "
+            f"categories (atom types, shape (B, ..., N), permuted with the particles), "
+            f"'index' for particle indices (a graph's edge_index, shape (B, 2, E), relabelled "
+            f"by permutations), or 'constant' for an unbatched integer tensor no group acts on"
+        )
+    if x.dim() < 1:
+        raise ValueError(
+            f"{name} must have at least 1 dimensions, got shape {format_shape(x.shape)}"
+        )
 
 
 def _constants(
@@ -279,53 +342,13 @@ def _constants(
     return tuple(found)
 
 
-def bind_constants(
-    call: Callable[..., tuple[Tensor, ...]], prep: Prepared
-) -> Callable[..., tuple[Tensor, ...]]:
-    """``call`` of the varying inputs, with the constants of ``prep`` put back in their places.
-
-    Each call gets fresh copies of the constants, so a function that writes
-    into them changes nothing for the next call.
-    """
-    if not prep.constants:
-        return call
-
-    def bound(*xs: Tensor) -> tuple[Tensor, ...]:
-        args = list(xs)
-        for i, c in prep.constants:
-            args.insert(i, c.clone())
-        return call(*args)
-
-    return bound
-
-
-def as_outputs(out: Any, fn_name: str) -> tuple[Tensor, ...]:
-    """Normalise ``fn``'s return value to a tuple of tensors.
-
-    Raises
-    ------
-    TypeError
-        ``fn`` returned something other than a tensor or a tuple/list of tensors.
-    """
-    outs = (out,) if isinstance(out, Tensor) else out
-    if not isinstance(outs, (tuple, list)) or not all(isinstance(o, Tensor) for o in outs):
-        raise TypeError(
-            f"{fn_name} must return a tensor or a tuple of tensors, got {type(out).__name__}"
-        )
-    return tuple(outs)
-
-
-def output_names(n: int) -> list[str]:
-    """``["out"]`` for one output, ``["out[0]", "out[1]", ...]`` otherwise."""
-    return ["out"] if n == 1 else [f"out[{i}]" for i in range(n)]
-
-
 def check_outputs(
     outs: tuple[Tensor, ...],
     out_kinds: tuple[Kind, ...] | None,
     group: Group,
     fn_name: str,
     batch: int,
+    names: Sequence[str] | None = None,
 ) -> None:
     """Check outputs: floating, batched, non-empty, finite, laid out as ``out_kinds`` say.
 
@@ -340,7 +363,7 @@ def check_outputs(
         output (nothing to compare), NaN/inf in an output, a wrong number of
         outputs, or a layout that does not fit its kind.
     """
-    names = output_names(len(outs))
+    names = list(names) if names is not None else output_names(len(outs))
     if out_kinds is not None and len(out_kinds) != len(outs):
         raise ValueError(
             f"out_kinds has {len(out_kinds)} kind(s) but {fn_name} returned {len(outs)} "
@@ -363,14 +386,3 @@ def check_outputs(
         if out_kinds is not None:
             _check_against_group(y, out_kinds[i], group, f"{fn_name} output {name}")
         check_finite(y, f"{fn_name} output {name}")
-
-
-def call_as_tuple(fn: Callable[..., Any], fn_name: str) -> Callable[..., tuple[Tensor, ...]]:
-    """Wrap ``fn`` to always return a tuple of tensors, each call on fresh copies of its inputs."""
-
-    def call(*xs: Tensor) -> tuple[Tensor, ...]:
-        # fresh copies per call: a function that modifies its arguments in place
-        # changes neither the caller's tensors nor the inputs of the next evaluation
-        return as_outputs(fn(*(x.clone() for x in xs)), fn_name)
-
-    return call

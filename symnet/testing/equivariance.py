@@ -3,8 +3,11 @@ r"""Assertions that a function is invariant or equivariant under a group.
 Two complementary checks run, both in float64 by default on cast copies (the
 caller's module and tensors are never modified):
 
-**Finite elements.** ``n_samples`` random elements ``group.sample(...)`` and
-every discrete generator ``group.discrete_generators(...)``. Each element
+**Finite elements.** ``n_samples`` random elements ``group.sample(...)``; for
+a product group also ``max(1, n_samples // 8)`` random elements of each
+continuous factor alone (rows ``"rotation sample 0"``, ``"translation sample
+0"``, so that a failure names the factor that breaks); and every discrete
+generator ``group.discrete_generators(...)`` (embedded alone). Each element
 ``g`` (element batch 1) is applied to the *whole* batch of inputs, so every
 element is tested on all ``B`` rows and a failure names the element. For
 each output ``y = fn(x)`` it compares ``lhs = fn(g.x)`` with ``rhs = g.y``
@@ -14,27 +17,68 @@ each output ``y = fn(x)`` it compares ``lhs = fn(g.x)`` with ``rhs = g.y``
 
 **Lie algebra generators.** For each generator ``X`` of the continuous part,
 the Lie derivative of ``fn`` along the infinitesimal action ``v_i =
-group.act_infinitesimal(X, x_i, kind_i)`` of *all* inputs at once is one
-``torch.func.jvp``, ``J v``; it must equal the infinitesimal action on the
-outputs, ``dy = group.act_infinitesimal(X, y, out_kind)`` (zero for
-invariance). The residual ``R = J v - dy`` is normalised by the size of the
-terms that make it up, so that exact cancellation (``J v = 0`` for an
-invariant ``fn``) is not divided by zero::
+group.act_infinitesimal(X, x_i, kind_i)`` of *all* floating inputs at once,
+``J v``, must equal the infinitesimal action on the outputs, ``dy =
+group.act_infinitesimal(X, y, out_kind)`` (zero for invariance). ``J v`` comes
+from ``torch.func.jvp`` when it can trace ``fn``; a model that computes forces
+with ``torch.autograd.grad`` (or calls ``requires_grad_``, or uses an
+operation without a forward-mode formula such as ``torch.cdist``) falls back
+to reverse mode twice (the double-vjp trick), and when that fails too (forces
+computed with ``create_graph=False``), to a Richardson-extrapolated finite
+difference of the finite action ``exp(s X)`` with its own error bound
+(:mod:`symnet.testing._derivative` gives the formulas). The report says which
+method ran (``report.derivative_method``). The residual ``R = J v - dy`` is
+normalised by the size of the terms that make it up, so that exact
+cancellation (``J v = 0`` for an invariant ``fn``) is not divided by zero::
 
     error = max|R| / scale,   scale = max|dy| + max_j sqrt(mean_p (J (v * z_p))_j^2)
 
 with two Gaussian probes ``z_p`` (entries ``N(0, 1)``, drawn from the check's
-``rng``). ``sqrt(mean_p (J (v * z_p))_j^2)`` estimates ``sqrt(sum_m (J_jm
-v_m)^2)``, the magnitude of the individual input contributions ``J_jm v_m``
-before they cancel, like the ``|dL/dq| |xi|`` normalisation of the Noether
-invariance error. Both scales are homogeneous of degree one in ``fn`` and in
-``v``, so the errors are scale-free.
+``rng``; one with ``fast=True``). ``sqrt(mean_p (J (v * z_p))_j^2)`` estimates
+``sqrt(sum_m (J_jm v_m)^2)``, the magnitude of the individual input
+contributions ``J_jm v_m`` before they cancel, like the ``|dL/dq| |xi|``
+normalisation of the Noether invariance error. Both scales are homogeneous of
+degree one in ``fn`` and in ``v``, so the errors are scale-free.
 
-A row passes when ``max|difference| <= atol + rtol * scale``; ``rtol`` and
-``atol`` default to :data:`~symnet.testing.TOLERANCES` of the dtype. A row
-whose difference or scale is not finite (an output that is NaN or inf at a
-transformed input, or a non-finite Lie derivative) fails. A check with no
-rows at all is refused with a ``ValueError``: an empty check is no pass.
+A row passes when ``max|difference| <= atol + rtol * scale`` (plus the error
+bound of a finite difference); ``rtol`` and ``atol`` default to
+:data:`~symnet.testing.TOLERANCES` of the dtype, except for a module with
+float32-accurate constants checked in float64 (below). A row whose difference
+or scale is not finite (an output that is NaN or inf at a transformed input,
+or a non-finite Lie derivative) fails. A check with no rows at all is refused
+with a ``ValueError``: an empty check is no pass.
+
+**Integer inputs.** Inputs of kind ``"label"`` (per-particle types ``(B, ...,
+N)``, permuted with the particles) and ``"index"`` (particle indices such as
+a per-graph ``edge_index`` ``(B, 2, E)``, relabelled by permutations) are
+batched and acted on like the others, but never cast to the check's dtype and
+never differentiated (no tangent). ``"constant"`` inputs are passed as they
+are, without a batch axis.
+
+**Vacuous checks.** An output that does not vary with the inputs (zero or
+constant: a zero-initialised output layer) passes every row whatever the
+model does. Such a check passes with ``report.vacuous = True``, a
+``report.vacuous_reason`` naming the output and the fix, and a
+:class:`~symnet.testing.SymmetryWarning`; with ``strict=True`` (or pytest's
+``--symnet-strict``) it fails. An output varies when a tested element or a
+random perturbation of the floating inputs changes it beyond round-off, so a
+genuinely invariant model (its outputs change when its inputs move in other
+directions) is not vacuous (:mod:`symnet.testing._vacuous` has the details).
+
+**Input mutation.** ``fn`` gets copies of its inputs on every call, and a
+function that changes one in place (``x += emb``) raises
+:class:`~symnet.testing.InputMutationError` naming the input, instead of a
+symmetry failure blamed on a group element.
+
+**Speed.** When ``fn`` treats the rows of its batch independently (verified,
+see :mod:`symnet.testing._stacked`), the transformed copies of the batch go
+through ``fn`` in one call, and the Lie derivatives in one forward-mode pass.
+A module is not deep-copied: it runs through ``torch.func.functional_call``
+with copies of its parameters and buffers cast to the check's dtype (Python
+state that its ``forward`` changes in place, such as a list it appends to,
+is the user's own). ``fast=True`` tests 2 random elements of the group (no
+per-factor samples), every discrete generator, and every Lie derivative with
+one probe.
 
 The generator check is scale-free; the finite elements are not quite:
 translations, boosts and time shifts are drawn at the group's own ``scale``
@@ -49,8 +93,13 @@ particles, and permutations leave it alone.
 
 e3nn modules built under torch's default float32 dtype carry Clebsch-Gordan
 buffers accurate only to about 1e-7 (relative errors of 1e-10 to 1e-7 after
-``.double()``, depending on the irreps), so a float64 check of such a module
-fails at ``rtol=1e-9``. Build the module in float64 for a float64 check::
+``.double()``, depending on the irreps). A module with float32 parameters or
+buffers (or float64 buffers holding float32-accurate values) checked in
+float64 is therefore judged with ``rtol=1e-5``
+(:data:`~symnet.testing._tolerances.FLOAT32_CONSTANTS_RTOL`; a broken module
+shows errors of 1e-2 to 1), and the report says so (``tolerance_note``).
+Explicit ``rtol``/``atol`` override it; for a float64-tight check build the
+module in float64::
 
     from symnet.groups.utils import default_dtype
 
@@ -67,23 +116,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._rng import as_generator
-from symnet._util import cast_callable
-from symnet.groups import Generator, Group, as_group
-from symnet.testing import _engine
-from symnet.testing._inputs import (
-    _is_single_kind,
-    bind_constants,
-    call_as_tuple,
-    check_outputs,
-    parse_kinds,
-    prepare,
-)
-from symnet.testing._tolerances import resolve_tolerance
-from symnet.testing.report import SymmetryAssertionError, SymmetryReport
+from symnet.groups import Generator, Group
+from symnet.testing._run import fn_name, run_check
+from symnet.testing.report import SymmetryReport
 
 __all__ = ["assert_invariant", "assert_equivariant"]
 
@@ -94,7 +133,7 @@ def assert_invariant(
     inputs: Tensor | tuple[Tensor, ...],
     kinds: Any,
     *,
-    n_samples: int = 8,
+    n_samples: int | None = None,
     rng: int | torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
     atol: float | None = None,
@@ -102,6 +141,8 @@ def assert_invariant(
     t: Tensor | float | None = None,
     check_generators: bool = True,
     check_elements: bool = True,
+    strict: bool | None = None,
+    fast: bool = False,
     generator: Any = MISSING,
     seed: Any = MISSING,
 ) -> SymmetryReport:
@@ -112,10 +153,10 @@ def assert_invariant(
     fn : callable
         ``fn(*inputs)`` returning a tensor or a tuple of tensors, each of
         shape ``(B, ...)`` (one row per input row, not empty). An
-        ``nn.Module`` is deep-copied and cast to ``dtype``; its train/eval
-        mode is kept (call ``.eval()`` first if it uses dropout). ``fn``
-        gets fresh copies of its inputs on every call, so writing into them
-        changes nothing outside.
+        ``nn.Module`` runs with copies of its parameters and buffers cast to
+        ``dtype``; its train/eval mode is kept (call ``.eval()`` first if it
+        uses dropout). ``fn`` gets fresh copies of its inputs on every call
+        and must not modify them (:class:`~symnet.testing.InputMutationError`).
     group : Group or Generator
         E.g. ``Translation(3) * Rotation(3) * Permutation()``; a single
         :class:`~symnet.groups.Generator` is checked as its one-parameter
@@ -127,10 +168,14 @@ def assert_invariant(
         ``B >= 1`` and ``N >= 1``. Never modified.
     kinds : kind or tuple of kinds
         One per input: ``"point"``, ``"vector"``, ``"scalar"``, ``"global"``,
-        ``"time"``, ``"constant"`` (an integer tensor passed unchanged, not
-        batched), a :class:`~symnet.groups.Kind`, or e3nn Irreps.
-    n_samples : int
-        Number of random group elements (each applied to the whole batch).
+        ``"time"``, ``"label"`` (per-particle integer types ``(B, ..., N)``),
+        ``"index"`` (particle indices ``(B, ..., E)``), ``"constant"`` (an
+        integer tensor passed unchanged, not batched), any other kind of
+        :mod:`symnet.groups` (``"axial"``, ``"pseudoscalar"``), a
+        :class:`~symnet.groups.Kind`, or e3nn Irreps.
+    n_samples : int, optional
+        Number of random group elements of the whole group (each applied to
+        the whole batch); default 8 (2 with ``fast=True``).
     rng : int or torch.Generator, optional
         Source of randomness for elements and probes: a seed or a generator;
         default seed 0.
@@ -144,16 +189,26 @@ def assert_invariant(
         ``(B,)``, if any, else none (boosts then act on velocities only).
     check_generators : bool
         Check the infinitesimal condition for every Lie algebra generator
-        (needs ``fn`` to support forward-mode AD, ``torch.func.jvp``).
+        (forward-mode AD, else reverse mode twice, else finite differences).
     check_elements : bool
         Check random finite elements and the discrete generators.
+    strict : bool, optional
+        Fail a vacuous check (outputs that do not depend on the inputs)
+        instead of warning with a :class:`~symnet.testing.SymmetryWarning`.
+        Default False, or True under pytest's ``--symnet-strict``.
+    fast : bool
+        Fewer checks for large suites: 2 random elements, no per-factor
+        samples, one probe per Lie derivative (every discrete generator and
+        every generator still checked).
     generator, seed
         Deprecated names of ``rng``.
 
     Returns
     -------
     SymmetryReport
-        Per-element and per-generator relative errors; ``str()`` is a table.
+        Per-element and per-generator relative errors; ``str()`` is a table;
+        ``derivative_method``, ``vacuous``/``vacuous_reason`` and
+        ``tolerance_note`` say how the check ran.
 
     Raises
     ------
@@ -163,9 +218,13 @@ def assert_invariant(
         that is NaN or inf at a transformed input (or a non-finite Lie
         derivative) always fails.
     TypeError, ValueError
-        Bad arguments, naming the argument and what was expected; outputs
-        without the leading batch axis ``B``; a dtype mismatch inside ``fn``
-        (a tensor it holds that the cast cannot reach), with the remedy.
+        Bad arguments, naming the argument and what was expected (an integer
+        input with a floating kind names ``"label"``, ``"index"`` and
+        ``"constant"``); outputs without the leading batch axis ``B``; a
+        dtype mismatch inside ``fn`` (a tensor it holds that the cast cannot
+        reach), with the remedy.
+    InputMutationError
+        ``fn`` modified one of its inputs in place (a ``ValueError``).
     ValueError
         A check that would test nothing: ``B = 0``, no particles, an empty
         output, or no check left to run (both checks switched off, or
@@ -177,20 +236,25 @@ def assert_invariant(
     >>> import torch
     >>> from symnet.groups import Permutation, Rotation, Translation
     >>> from symnet.testing import assert_invariant
-    >>> def pair_distances(q):  # (B, N, 3) -> (B,); torch.cdist lacks forward-mode AD
+    >>> def pair_distances(q):  # (B, N, 3) -> (B,)
     ...     i, j = torch.triu_indices(q.shape[-2], q.shape[-2], 1)
     ...     return (q[..., i, :] - q[..., j, :]).norm(dim=-1).sum(-1)
     >>> q = torch.randn(4, 5, 3)
     >>> G = Translation(3) * Rotation(3) * Permutation()
     >>> report = assert_invariant(pair_distances, G, q, "point")
-    >>> report.passed, sorted(report.generator_errors)[:2]
-    (True, ['rotation_x', 'rotation_y'])
+    >>> report.passed, sorted(report.generator_errors)[:2], report.derivative_method
+    (True, ['rotation_x', 'rotation_y'], 'jvp')
+    >>> z = torch.randint(0, 3, (4, 5))  # atom types: kind "label", never cast
+    >>> def typed(q, z):
+    ...     return pair_distances(q) * (1 + z.sum(-1))
+    >>> assert_invariant(typed, G, (q, z), ("point", "label")).passed
+    True
     """
     rng = _rng(rng, generator, seed, "symnet.testing.assert_invariant")
-    return _check(
-        fn, group, inputs, kinds, None, n_samples=n_samples, rng=rng,
+    return run_check(
+        fn, group, inputs, kinds, None, invariant=True, n_samples=n_samples, rng=rng,
         dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
-        check_elements=check_elements,
+        check_elements=check_elements, strict=strict, fast=fast,
     )  # fmt: skip
 
 
@@ -201,7 +265,7 @@ def assert_equivariant(
     in_kinds: Any = None,
     out_kinds: Any = None,
     *,
-    n_samples: int = 8,
+    n_samples: int | None = None,
     rng: int | torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
     atol: float | None = None,
@@ -209,6 +273,8 @@ def assert_equivariant(
     t: Tensor | float | None = None,
     check_generators: bool = True,
     check_elements: bool = True,
+    strict: bool | None = None,
+    fast: bool = False,
     generator: Any = MISSING,
     seed: Any = MISSING,
 ) -> SymmetryReport:
@@ -238,7 +304,7 @@ def assert_equivariant(
         or a tangent.
     out_kinds : kind or tuple of kinds, optional
         One per output: how the outputs transform. Default: ``fn.out_kinds``.
-    n_samples, rng, dtype, atol, rtol, t, check_generators, check_elements
+    n_samples, rng, dtype, atol, rtol, t, check_generators, check_elements, strict, fast
         As for :func:`assert_invariant`; ``t`` is also used to act on outputs.
     generator, seed
         Deprecated names of ``rng``.
@@ -286,15 +352,13 @@ def assert_equivariant(
         )
     group = _declared(fn, "group", group)
     in_kinds = _declared(fn, "in_kinds", in_kinds)
-    if out_kinds is None and hasattr(fn, "out_kinds") and fn.out_kinds is None:
-        out = None  # the layer declares out_kinds = None: invariant outputs
-    else:
+    invariant = out_kinds is None and hasattr(fn, "out_kinds") and fn.out_kinds is None
+    if not invariant:  # (a layer declaring out_kinds = None has invariant outputs)
         out_kinds = _declared(fn, "out_kinds", out_kinds)
-        out = parse_kinds(out_kinds, _count_kinds(out_kinds), "out_kinds", "output")
-    return _check(
-        fn, group, inputs, in_kinds, out, n_samples=n_samples, rng=rng,
-        dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
-        check_elements=check_elements,
+    return run_check(
+        fn, group, inputs, in_kinds, out_kinds, invariant=invariant, n_samples=n_samples,
+        rng=rng, dtype=dtype, atol=atol, rtol=rtol, t=t, check_generators=check_generators,
+        check_elements=check_elements, strict=strict, fast=fast,
     )  # fmt: skip
 
 
@@ -318,90 +382,8 @@ def _declared(fn: Any, attr: str, given: Any) -> Any:
     value = getattr(fn, attr, None)
     if value is None:
         raise TypeError(
-            f"assert_equivariant: {attr} is not given and {_fn_name(fn)} does not declare "
+            f"assert_equivariant: {attr} is not given and {fn_name(fn)} does not declare "
             f"{attr} (symnet layers declare group, in_kinds and out_kinds); pass {attr}= "
             f"explicitly"
         )
     return value
-
-
-def _count_kinds(kinds: Any) -> int:
-    # e3nn's Irreps is a tuple subclass: one kind, not a tuple of kinds
-    if _is_single_kind(kinds):
-        return 1
-    return len(kinds) if isinstance(kinds, (list, tuple)) else 1
-
-
-# --------------------------------------------------------------------- helpers
-def _fn_name(fn: Any) -> str:
-    if isinstance(fn, nn.Module):
-        return type(fn).__name__
-    name = getattr(fn, "__name__", None) or type(fn).__name__
-    return "fn" if name == "<lambda>" else name
-
-
-def _validate(fn: Any, group: Any, n_samples: Any, dtype: Any) -> None:
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if not isinstance(group, (Group, Generator)):
-        raise TypeError(
-            f"group must be a symnet.groups.Group or Generator, got {type(group).__name__}"
-        )
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
-        raise ValueError(f"n_samples must be an int >= 0, got {n_samples!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-
-
-# ------------------------------------------------------------------ the check
-def _check(
-    fn: Any,
-    group: Group,
-    inputs: Any,
-    in_kinds: Any,
-    out_kinds: tuple | None,
-    *,
-    n_samples: int,
-    rng: torch.Generator,
-    dtype: torch.dtype,
-    atol: float | None,
-    rtol: float | None,
-    t: Any,
-    check_generators: bool,
-    check_elements: bool,
-) -> SymmetryReport:
-    _validate(fn, group, n_samples, dtype)
-    group = as_group(group)
-    if not check_generators and not check_elements:
-        raise ValueError(
-            "check_generators=False and check_elements=False switch every check off: an empty "
-            "check tests nothing; enable at least one"
-        )
-    tol = resolve_tolerance(dtype, rtol, atol)
-    kinds_name = "kinds" if out_kinds is None else "in_kinds"
-    prep = prepare(group, inputs, in_kinds, dtype, t, kinds_name, out_kinds)
-    name = _fn_name(fn)
-    call = bind_constants(call_as_tuple(cast_callable(fn, dtype), name), prep)
-    y0 = _engine.first_call(call, prep, name, dtype)
-    check_outputs(y0, out_kinds, group, name, int(prep.inputs[0].shape[0]))
-    report = SymmetryReport(
-        fn=name,
-        group=repr(group),
-        property="invariant" if out_kinds is None else "equivariant",
-        dtype=dtype,
-        tolerance=tol,
-        hint=_engine.e3nn_hint(fn, dtype),
-    )
-    if check_elements:
-        rows = _engine.check_elements(call, group, prep, y0, out_kinds, n_samples, rng, tol)
-        report.results += rows
-    if check_generators:
-        rows = _engine.check_generators(call, group, prep, y0, out_kinds, rng, tol, name)
-        report.results += rows
-    if not report.results:
-        raise ValueError(
-            _engine.nothing_checked(group, prep, n_samples, check_generators, check_elements)
-        )
-    if not report.passed:
-        raise SymmetryAssertionError(report)
-    return report

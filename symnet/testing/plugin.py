@@ -1,8 +1,9 @@
 """pytest plugin of symnet: opt-in fixtures for symmetry tests.
 
 Installed with symnet as the ``pytest11`` entry point ``symnet``, so pytest
-loads it automatically; nothing happens unless a test requests a fixture (no
-autouse fixtures, no hooks that change collection or test outcomes).
+loads it automatically; nothing happens unless a test requests a fixture or
+the session passes ``--symnet-strict`` (no autouse fixtures, no hook that
+changes collection, and outcomes change only under that option).
 
 Fixtures
 --------
@@ -19,6 +20,11 @@ Options
 -------
 --symnet-seed=INT
     Seed of ``symnet_rng`` (default 0).
+--symnet-strict
+    Make every symmetry assertion of the session strict: a vacuous check
+    (outputs that do not depend on the inputs, see
+    :mod:`symnet.testing.equivariance`) fails instead of warning. Also the
+    ini value ``symnet_strict = true``; an explicit ``strict=`` argument wins.
 
 Examples
 --------
@@ -39,7 +45,14 @@ from typing import Any
 
 import pytest
 
-__all__ = ["pytest_addoption", "symnet_generator", "symnet_rng", "symnet_tolerances"]
+__all__ = [
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_unconfigure",
+    "symnet_generator",
+    "symnet_rng",
+    "symnet_tolerances",
+]
 
 _DEFAULT_SEED = 0
 
@@ -56,6 +69,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"seed of the symnet_rng fixture (default {_DEFAULT_SEED})",
     )
     parser.addini("symnet_seed", f"seed of the symnet_rng fixture (default {_DEFAULT_SEED})")
+    group.addoption(
+        "--symnet-strict",
+        action="store_true",
+        default=False,
+        dest="symnet_strict",
+        help="vacuous symmetry checks fail instead of warning (strict=True by default)",
+    )
+    parser.addini("symnet_strict", "vacuous symmetry checks fail instead of warning", type="bool")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apply ``--symnet-strict`` (or ``symnet_strict``) as the assertions' default ``strict``."""
+    if config.getoption("symnet_strict", False) or config.getini("symnet_strict"):
+        from symnet.testing._run import DEFAULTS
+
+        config._symnet_strict_before = DEFAULTS["strict"]  # type: ignore[attr-defined]
+        DEFAULTS["strict"] = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore the default ``strict`` (inner pytest sessions share the process)."""
+    before = getattr(config, "_symnet_strict_before", None)
+    if before is not None:
+        from symnet.testing._run import DEFAULTS
+
+        DEFAULTS["strict"] = before
 
 
 def _seed(config: pytest.Config) -> int:
@@ -105,6 +144,9 @@ def symnet_tolerances() -> Any:
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Show the seed in the header only when the user set one."""
+    lines = []
     if config.getoption("symnet_seed") is not None:
-        return [f"symnet: --symnet-seed={_seed(config)}"]
-    return None
+        lines.append(f"symnet: --symnet-seed={_seed(config)}")
+    if config.getoption("symnet_strict", False):
+        lines.append("symnet: --symnet-strict (vacuous symmetry checks fail)")
+    return lines or None

@@ -16,6 +16,10 @@ JSON schema (``report.to_json()``)::
         "passed": bool,
         "max_error": float,
         "hint": str,
+        "tolerance_note": str,
+        "derivative_method": "jvp" | "double-vjp" | "finite-difference" | null,
+        "vacuous": bool,
+        "vacuous_reason": str,
         "rows": [
             {
                 "check": "sample" | "discrete" | "generator",
@@ -24,6 +28,7 @@ JSON schema (``report.to_json()``)::
                 "error": float,
                 "tolerance": float,
                 "passed": bool,
+                "factor": str,
             },
             ...,
         ],
@@ -44,7 +49,7 @@ from symnet._report_io import jsonable, plot_format, pyplot, save_figure
 from symnet.report import Report
 from symnet.testing._tolerances import DtypeTolerance
 
-__all__ = ["CheckResult", "SymmetryReport", "SymmetryAssertionError"]
+__all__ = ["CheckResult", "SymmetryReport", "SymmetryAssertionError", "SymmetryWarning"]
 
 SCHEMA = "symnet.testing.report/1"
 
@@ -73,6 +78,10 @@ class CheckResult:
         The relative error allowed, ``rtol + atol / scale``.
     passed : bool
         ``|difference| <= atol + rtol * scale``.
+    factor : str
+        For an element of one factor of a product group tested alone
+        (``name`` like ``"rotation sample 0"``): that factor, e.g.
+        ``"Rotation(3)"``; empty otherwise.
     """
 
     check: str
@@ -81,9 +90,12 @@ class CheckResult:
     error: float
     tolerance: float
     passed: bool
+    factor: str = ""
 
     def describe(self, group: str) -> str:
         """Readable name of the element or generator, e.g. ``"sample 3 of Rotation(3)"``."""
+        if self.check == "sample" and self.factor:
+            return f"{self.name} (an element of the factor {self.factor} alone)"
         if self.check == "sample":
             return f"{self.name} of {group}"
         if self.check == "discrete":
@@ -111,6 +123,22 @@ class SymmetryReport(Report):
         One row per (element or generator, output), elements first.
     hint : str
         A remedy for a known cause of small errors (empty when none applies).
+    tolerance_note : str
+        Why this tolerance was used when it is not the dtype's default (e.g.
+        a module with float32-accurate constants); empty otherwise.
+    derivative_method : str or None
+        How the Lie derivatives were computed: ``"jvp"`` (forward-mode AD),
+        ``"double-vjp"`` (reverse mode twice, for functions that call
+        ``torch.autograd.grad``), ``"finite-difference"`` (Richardson
+        extrapolation of the finite action), or None when the generator
+        check did not run.
+    vacuous : bool
+        True when some output does not vary with the inputs, so that its
+        rows could not fail (see :mod:`symnet.testing.equivariance`).
+    vacuous_reason : str
+        Which output, why, and the usual fix (empty when not vacuous).
+    strict : bool
+        A vacuous check fails (``passed`` is False) when True.
 
     A :class:`symnet.report.Report`: ``rows`` (the :attr:`results`),
     ``passed``, ``str(report)``, ``table()``, ``to_json(path=None)``, ``plot(path)``.
@@ -123,9 +151,23 @@ class SymmetryReport(Report):
     tolerance: DtypeTolerance
     results: list[CheckResult] = field(default_factory=list)
     hint: str = ""
+    tolerance_note: str = ""
+    derivative_method: str | None = None
+    vacuous: bool = False
+    vacuous_reason: str = ""
+    strict: bool = False
 
     schema: ClassVar[str] = SCHEMA
     table_indent: ClassVar[str] = "  "
+
+    @property
+    def passed(self) -> bool:
+        """Every row passed (at least one), and the check is not vacuous under ``strict``."""
+        return (
+            bool(self.results)
+            and all(r.passed for r in self.results)
+            and not (self.strict and self.vacuous)
+        )
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -186,15 +228,23 @@ class SymmetryReport(Report):
         status = "PASS" if self.passed else "FAIL"
         if not self.results:
             status += " (no checks ran: nothing was tested)"
+        elif self.vacuous:
+            status += " (VACUOUS: the outputs do not depend on the inputs)"
         dtype = str(self.dtype).replace("torch.", "")
-        return (
-            f"{self.fn} {self.property} under {self.group}: {status}\n"
-            f"max relative error {self.max_error:.2e} ({dtype}, {self.tolerance})"
-        )
+        lines = [
+            f"{self.fn} {self.property} under {self.group}: {status}",
+            f"max relative error {self.max_error:.2e} ({dtype}, {self.tolerance})",
+        ]
+        if self.tolerance_note:
+            lines.append(f"tolerance: {self.tolerance_note}")
+        if self.derivative_method is not None:
+            lines.append(f"Lie derivatives by {self.derivative_method}")
+        return "\n".join(lines)
 
     def notes(self) -> list[str]:
-        """The hint, when the check failed and one applies."""
-        return [f"hint: {self.hint}"] if self.hint and not self.passed else []
+        """The vacuity reason, and the hint when the check failed and one applies."""
+        notes = [f"vacuous: {self.vacuous_reason}"] if self.vacuous else []
+        return notes + ([f"hint: {self.hint}"] if self.hint and not self.passed else [])
 
     def empty_text(self) -> str:
         """Shown instead of the table when no check ran."""
@@ -213,6 +263,10 @@ class SymmetryReport(Report):
             "max_error": jsonable(self.max_error),
             "rows": [{k: jsonable(v) for k, v in asdict(r).items()} for r in self.results],
             "hint": self.hint,
+            "tolerance_note": self.tolerance_note,
+            "derivative_method": self.derivative_method,
+            "vacuous": self.vacuous,
+            "vacuous_reason": self.vacuous_reason,
         }
 
     def plot(self, path: str | Path, **kwargs: Any) -> Path:
@@ -261,6 +315,11 @@ class SymmetryReport(Report):
     def failure_message(self) -> str:
         """The message of the :class:`SymmetryAssertionError` for a failed report."""
         bad = self.failures
+        if not bad and self.vacuous:
+            return (
+                f"{self.fn} {self.property} under {self.group}: the check is vacuous and "
+                f"strict=True: {self.vacuous_reason}\n{self.table()}"
+            )
         if not bad:
             return (
                 f"{self.fn} {self.property} under {self.group}: no checks ran, nothing was tested"
@@ -295,3 +354,11 @@ class SymmetryAssertionError(AssertionError):
     def __init__(self, report: SymmetryReport) -> None:
         super().__init__(report.failure_message())
         self.report = report
+
+
+class SymmetryWarning(UserWarning):
+    """A symmetry check passed but proves less than it seems (e.g. a vacuous check).
+
+    Raised as an error instead with ``strict=True``, or with pytest's
+    ``-W error::symnet.testing.SymmetryWarning``.
+    """

@@ -93,7 +93,9 @@ def assert_elements_close(a: Any, b: Any, rtol: float = RTOL, what: str = "") ->
 
 def supports_irreps(G: Group) -> bool:
     """e3nn irreps need Rotation(3) (or no rotation at all: then they are invariant)."""
-    return all(f.dim == 3 for f in G.factors if isinstance(f, Rotation))
+    return all(f.dim == 3 for f in G.factors if isinstance(f, Rotation)) and G.supports_kind(
+        irreps_kind(IRREPS)
+    )
 
 
 def kinds_for(G: Group, irreps: bool = True) -> list[Any]:

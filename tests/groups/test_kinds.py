@@ -7,11 +7,15 @@ from symnet.groups.kinds import check_layout
 
 
 def test_kind_names():
-    assert KIND_NAMES == ("point", "vector", "scalar", "global", "time", "constant")
+    assert KIND_NAMES == (
+        "point", "vector", "axial", "scalar", "pseudoscalar", "global", "time", "label", "index",
+        "constant",
+    )  # fmt: skip
     for name in KIND_NAMES:
         k = as_kind(name)
         assert k == Kind(name) and str(k) == name
-    assert [as_kind(n).particle_axis for n in KIND_NAMES] == [True, True, True] + [False] * 3
+    axis = [True, True, True, True, False, False, False, True, False, False]
+    assert [as_kind(n).particle_axis for n in KIND_NAMES] == axis
 
 
 def test_constant_kind_is_left_alone():

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from symnet.groups import Permutation, Rotation, Translation
+from symnet.groups import Permutation, Reflection, Rotation, Translation
 from symnet.nn import EGNN, EGNNLayer
 from symnet.testing import assert_equivariant
 
@@ -18,7 +18,7 @@ KINDS_V = ("scalar", "point", "vector")
 
 
 def _group(d: int, perm: bool = True):
-    g = Translation(d) * Rotation(d)
+    g = Translation(d) * Rotation(d) * Reflection(d)
     return g * Permutation() if perm else g
 
 

@@ -177,7 +177,14 @@ def test_item6_sweep_dtype_mismatch_is_explained():
 
 
 def test_item6_sweep_in_place_functions_are_judged_on_their_values():
-    """fn may scribble on its arguments: the check hands it copies, the caller's stay."""
+    """fn may not scribble on its arguments: issue 13 makes that an InputMutationError.
+
+    (Issue 11 judged such functions on their values; issue 13 item 6 reports the
+    mutation itself, naming the input, instead of blaming a group element.) The
+    caller's tensors stay untouched either way.
+    """
+    from symnet.testing import InputMutationError
+
     q = randn(3, 4, 3)
     q0 = q.clone()
 
@@ -189,17 +196,19 @@ def test_item6_sweep_in_place_functions_are_judged_on_their_values():
         q[:, 0] += 1.0
         return (q**2).sum((-1, -2))
 
-    assert assert_invariant(scaled_in_place, E3xSN, q, "point").max_error < 1e-10
+    for fn in (scaled_in_place, shifted_in_place):
+        with pytest.raises(InputMutationError, match="modifies its input inputs in place"):
+            assert_invariant(fn, E3xSN, q, "point")
+        assert torch.equal(q, q0)
+    with pytest.raises(InputMutationError, match="in place"):
+        assert_equivariant(lambda q: q.mul_(3.0), SO3 * Permutation(), q, "point", "vector")
     assert torch.equal(q, q0)
-    with pytest.raises(SymmetryAssertionError):
-        assert_invariant(shifted_in_place, E3, q, "point")
-    assert torch.equal(q, q0)
-    # equivariance: q -> 3 q (in place) is rotation and permutation equivariant as a vector
-    scale = assert_equivariant(lambda q: q.mul_(3.0), SO3 * Permutation(), q, "point", "vector")
-    assert scale.max_error < 1e-10 and torch.equal(q, q0)
+    # the out-of-place versions are judged on their values
+    assert assert_invariant(lambda q: pair_sq(2.0 * q), E3xSN, q, "point").max_error < 1e-10
+    scale = assert_equivariant(lambda q: q * 3.0, SO3 * Permutation(), q, "point", "vector")
+    assert scale.max_error < 1e-10
     with pytest.raises(SymmetryAssertionError, match="translation"):
-        assert_equivariant(lambda q: q.mul_(3.0), E3, q, "point", "vector")
-    assert torch.equal(q, q0)
+        assert_equivariant(lambda q: q * 3.0, E3, q, "point", "vector")
 
 
 def test_item6_sweep_module_and_tensors_untouched():

@@ -137,8 +137,12 @@ def test_e3nn_tensor_product_float32_buffers_need_float64_construction():
     irreps = ("1o", "1o", "0e + 1e + 2e")
     x, y = randn(4, 3, seed=1), randn(4, 3, seed=2)
     tp32 = o3.FullyConnectedTensorProduct(*irreps)
+    # issue 13: by default a float32-built module is judged at float32-constants accuracy
+    report = assert_equivariant(tp32, Rotation(3), (x, y), irreps[:2], irreps[2])
+    assert report.tolerance.rtol == 1e-5 and "float32" in report.tolerance_note
+    # an explicit float64 tolerance still fails, with the remedy
     with pytest.raises(SymmetryAssertionError, match="default_dtype") as info:
-        assert_equivariant(tp32, Rotation(3), (x, y), irreps[:2], irreps[2])
+        assert_equivariant(tp32, Rotation(3), (x, y), irreps[:2], irreps[2], rtol=1e-9)
     assert 1e-10 < info.value.report.max_error < 1e-6
     # the remedies: check in float32, or build the module in float64
     assert_equivariant(tp32, Rotation(3), (x, y), irreps[:2], irreps[2], dtype=torch.float32)

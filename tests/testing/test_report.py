@@ -36,7 +36,15 @@ def test_report_rows_and_table():
     report = assert_invariant(pair_distances, E3xSN, randn(3, 4, 3), "point", n_samples=2)
     assert isinstance(report, SymmetryReport) and report.passed
     assert report.fn == "pair_distances" and report.group == repr(E3xSN)
-    assert list(report.element_errors) == ["sample 0", "sample 1", "transposition_01", "cycle"]
+    # issue 13: each continuous factor of the product is also sampled alone (rows name it)
+    assert list(report.element_errors) == [
+        "sample 0",
+        "sample 1",
+        "translation sample 0",
+        "rotation sample 0",
+        "transposition_01",
+        "cycle",
+    ]
     assert list(report.generator_errors) == E3xSN.generator_names()
     assert all(isinstance(r, CheckResult) and r.passed for r in report.results)
     assert report.failures == [] and report.max_error < 1e-12
@@ -54,10 +62,11 @@ def test_failure_carries_the_full_report():
         assert_invariant(external_field, E3xSN, randn(3, 4, 3), "point", n_samples=2)
     report = info.value.report
     assert isinstance(info.value, AssertionError)
-    assert len(report.results) == 4 + 6 and not report.passed
+    assert len(report.results) == 6 + 6 and not report.passed  # 2 + 2 factor samples + 2
     # translations and rotations fail (a field along x); permutations do not
     failed = {r.name for r in report.failures}
     assert {"translation_x", "rotation_y", "rotation_z", "sample 0"} <= failed
+    assert {"translation sample 0", "rotation sample 0"} <= failed  # each factor named
     assert not {"transposition_01", "cycle", "translation_y", "rotation_x"} & failed
     assert "FAIL" in str(report) and str(report).splitlines()[0].endswith(": FAIL")
 
@@ -156,7 +165,15 @@ def test_symmetry_report_is_a_report_with_json_and_plot(tmp_path):
     assert data["schema"] == "symnet.testing.report/1" and data["passed"] is True
     assert data["property"] == "invariant" and data["dtype"] == "float64"
     assert len(data["rows"]) == len(report.results)
-    assert set(data["rows"][0]) == {"check", "name", "output", "error", "tolerance", "passed"}
+    assert set(data["rows"][0]) == {
+        "check",
+        "name",
+        "output",
+        "error",
+        "tolerance",
+        "passed",
+        "factor",
+    }
     assert json.loads((tmp_path / "r.json").read_text()) == data
     pytest.importorskip("matplotlib")
     assert report.plot(tmp_path / "r.png").stat().st_size > 0
