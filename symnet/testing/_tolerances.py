@@ -27,6 +27,7 @@ broken module's) unless ``rtol``/``atol`` are passed; the report says so in
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -103,11 +104,25 @@ def resolve_tolerance(dtype: torch.dtype, rtol: float | None, atol: float | None
     return tol
 
 
-def _module_of(fn: Any) -> nn.Module | None:
+def _modules_of(fn: Any) -> list[nn.Module]:
+    """The modules ``fn`` is or calls.
+
+    Itself, the owner of a bound method, or the modules a plain function reaches
+    through its closure or the globals it names (``lambda d: net(d)``).
+    """
     if isinstance(fn, nn.Module):
-        return fn
+        return [fn]
     owner = getattr(fn, "__self__", None)
-    return owner if isinstance(owner, nn.Module) else None
+    if isinstance(owner, nn.Module):
+        return [owner]
+    if not inspect.isfunction(fn):
+        return []
+    try:
+        refs = inspect.getclosurevars(fn)
+    except (TypeError, ValueError):
+        return []
+    values = [*refs.nonlocals.values(), *refs.globals.values()]
+    return [v for v in values if isinstance(v, nn.Module)]
 
 
 def _float32_exact(b: Tensor) -> bool:
@@ -122,21 +137,23 @@ def _float32_exact(b: Tensor) -> bool:
 def low_precision_constants(fn: Any, dtype: torch.dtype) -> str:
     """Why ``fn``'s constants are less accurate than ``dtype``, or ``""``.
 
-    ``fn`` (an ``nn.Module`` or a method of one) has a floating parameter or
+    ``fn`` (an ``nn.Module``, a method of one, or a function calling modules
+    it holds in its closure or names as globals) has a floating parameter or
     buffer of lower precision than ``dtype``, or a float64 buffer whose
     non-integer values are all exactly float32 numbers (a module built in
     float32 and then converted with ``.double()``).
     """
-    module = _module_of(fn)
-    if module is None or dtype != torch.float64:
+    modules = _modules_of(fn)
+    if not modules or dtype != torch.float64:
         return ""
-    tensors = [*module.parameters(), *module.buffers()]
+    buffers = [b for m in modules for b in m.buffers()]
+    tensors = [p for m in modules for p in m.parameters()] + buffers
     low = sorted(
         {str(t.dtype).replace("torch.", "") for t in tensors if t.is_floating_point()} - {"float64"}
     )
     if low:
         return f"the module holds {'/'.join(low)} parameters or buffers"
-    if any(_float32_exact(b) for b in module.buffers()):
+    if any(_float32_exact(b) for b in buffers):
         return "the module's float64 buffers hold float32-accurate values"
     return ""
 

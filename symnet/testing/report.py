@@ -324,7 +324,10 @@ class SymmetryReport(Report):
             return (
                 f"{self.fn} {self.property} under {self.group}: no checks ran, nothing was tested"
             )
-        worst = bad[0]
+        # headline the most specific failing row: a generator, a discrete generator or an
+        # element of one factor names what broke; a sample of the whole product does not
+        specific = [r for r in bad if r.check != "sample" or r.factor]
+        worst = specific[0] if specific else bad[0]
         if worst.error != worst.error and worst.check == "generator":
             what = "Lie derivative not finite (NaN or inf)"
         elif worst.error != worst.error:

@@ -340,3 +340,14 @@ def test_structured_problems_are_merged_into_one_report(monkeypatch):
 
     with pytest.raises(InputMutationError, match=r"inputs\['pos'\] \(a\)"):
         assert_invariant(mutates, E3xSN, data, {"pos": "point"})
+
+
+def test_float32_constants_are_found_through_a_closure():
+    """A float32-built module called from a lambda is judged like the module itself."""
+    torch.manual_seed(0)
+    tp = o3.FullyConnectedTensorProduct("1o", "1o", "0e + 1e + 2e").double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    report = assert_equivariant(lambda a: tp(a, a), Rotation(3), x, "1o", "0e + 1e + 2e")
+    assert report.tolerance.rtol > 1e-9 and "float32" in report.tolerance_note
+    with pytest.raises(AssertionError, match="Rotation"):
+        assert_equivariant(lambda a: tp(a, a), Rotation(3), x, "1o", "2e + 1e + 0e")
