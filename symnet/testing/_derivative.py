@@ -57,7 +57,7 @@ from torch import Tensor
 from torch.func import jvp
 
 from symnet.testing._calls import InputMutationError
-from symnet.testing._stacked import agree, split, stacked
+from symnet.testing._stacked import agree, amax, split, stacked
 
 Outputs = tuple[Tensor, ...]
 
@@ -73,7 +73,7 @@ class _UnsupportedError(Exception):
 
 
 def _amax(xs: Sequence[Tensor]) -> float:
-    return max((float(x.detach().abs().max()) for x in xs if x.numel()), default=0.0)
+    return max(map(amax, xs), default=0.0)
 
 
 class LieDerivative:

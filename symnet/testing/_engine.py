@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from symnet.groups import Element, Group, take_element
 from symnet.testing._calls import Caller, output_names
@@ -23,6 +23,7 @@ from symnet.testing._tolerances import (
     TOLERANCES,
     DtypeTolerance,
     low_precision_constants,
+    modules_of,
 )
 from symnet.testing.report import CheckResult
 
@@ -333,9 +334,8 @@ def precision_hint(fn: Any, dtype: torch.dtype, max_error: float) -> str:
     why = low_precision_constants(fn, dtype)
     if not why or not (TOLERANCES[torch.float64].rtol < max_error <= FLOAT32_CONSTANTS_RTOL):
         return ""
-    module = fn if isinstance(fn, nn.Module) else getattr(fn, "__self__", None)
-    e3nn = isinstance(module, nn.Module) and any(
-        type(m).__module__.startswith("e3nn") for m in module.modules()
+    e3nn = any(
+        type(m).__module__.startswith("e3nn") for top in modules_of(fn) for m in top.modules()
     )
     return _PRECISION_HINT.format(
         why=why[0].upper() + why[1:],

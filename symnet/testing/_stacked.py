@@ -32,12 +32,13 @@ from torch import Tensor
 
 from symnet.testing._calls import InputMutationError
 
-__all__ = ["act_each", "agree", "split", "stacked"]
+__all__ = ["act_each", "agree", "amax", "split", "stacked"]
 
 Outputs = tuple[Tensor, ...]
 
 
-def _amax(x: Tensor) -> float:
+def amax(x: Tensor) -> float:
+    """``max|x|`` as a float (0.0 for an empty tensor)."""
     return float(x.detach().abs().max()) if x.numel() else 0.0
 
 
@@ -50,8 +51,8 @@ def agree(a: Outputs, b: Outputs, rel: float = 0.0) -> bool:
             return False
         x, y = x.detach(), y.detach()
         eps = torch.finfo(x.dtype).eps if x.is_floating_point() else 0.0
-        size = max(_amax(x), _amax(y))
-        if not _amax(x - y) <= (1000 * eps + rel) * size:
+        size = max(amax(x), amax(y))
+        if not amax(x - y) <= (1000 * eps + rel) * size:
             return False
     return True
 

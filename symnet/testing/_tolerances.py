@@ -40,6 +40,7 @@ __all__ = [
     "FLOAT32_CONSTANTS_RTOL",
     "TOLERANCES",
     "low_precision_constants",
+    "modules_of",
     "resolve_tolerance",
 ]
 
@@ -104,7 +105,7 @@ def resolve_tolerance(dtype: torch.dtype, rtol: float | None, atol: float | None
     return tol
 
 
-def _modules_of(fn: Any) -> list[nn.Module]:
+def modules_of(fn: Any) -> list[nn.Module]:
     """The modules ``fn`` is or calls.
 
     Itself, the owner of a bound method, or the modules a plain function reaches
@@ -143,7 +144,7 @@ def low_precision_constants(fn: Any, dtype: torch.dtype) -> str:
     non-integer values are all exactly float32 numbers (a module built in
     float32 and then converted with ``.double()``).
     """
-    modules = _modules_of(fn)
+    modules = modules_of(fn)
     if not modules or dtype != torch.float64:
         return ""
     buffers = [b for m in modules for b in m.buffers()]
