@@ -52,9 +52,10 @@ docs: $(STAMP)
 # Peer projects measured by the benchmarks (egnn-pytorch comes with the test
 # extra, which the suite needs). torch stays pinned to the CPU wheel;
 # torchdyn pulls a torchvision that fails to import next to it, and nothing
-# here needs torchvision, so it is removed.
+# here needs torchvision, so it is removed. JAX (CPU) is the peer of
+# benchmarks/bench_jax.py only; symnet never imports it.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install -q torch==$(TORCH_VERSION) torchdyn
+	$(BIN)/pip install -q torch==$(TORCH_VERSION) torchdyn "jax[cpu]>=0.10,<0.11"
 	$(BIN)/pip uninstall -y -q torchvision
 	touch $@
 

@@ -17,8 +17,20 @@
    "rk4" is Kutta's 3/8 rule, symnet's the classical RK4: both fourth order with
    four evaluations per step.)
 
-Times are medians over ``--repeats`` after a warm-up, both libraries in the
-same process on the same inputs, one after the other.
+3. The cost of the Lagrangian field relative to one gradient of ``L`` (the
+   floor: ``torch.autograd.grad(L(q, qdot).sum(), (q, qdot))``), forward only
+   under ``torch.no_grad()``, float32, for the double pendulum
+   (``symnet.systems.DoublePendulum``) and ``L = 1/2 |qdot|^2 + 0.1 MLP([q,
+   qdot])`` (4-128-128-1 softplus), batch 8 and 256: "before" is the
+   per-sample ``torch.func`` path (still the path inside transforms), "after"
+   the batched autograd path that plain calls take.
+4. ``mass_structure="block"`` against the dense ``M`` for N = 16, 32, 64
+   particles in 3D (a relativistic kinetic term with a position-dependent
+   mass per particle, pairwise potential), float64, B = 8 and 64.
+
+Times are medians over ``--repeats`` after a warm-up (sections 3 and 4: the
+minimum, less sensitive to a shared machine), both libraries in the same
+process on the same inputs, one after the other.
 
 Run: ``.venv/bin/python benchmarks/bench_mechanics.py [--threads 1] [--repeats 7]`` (one
 thread by default: on a shared two-core machine, two threads spin against each
@@ -35,7 +47,6 @@ from collections.abc import Callable
 import torch
 from torch import nn
 from torchdiffeq import odeint
-from torchdyn.models import LNN
 
 from symnet.mechanics import (
     SecondOrderField,
@@ -43,6 +54,7 @@ from symnet.mechanics import (
     lagrangian_vector_field,
     rollout,
 )
+from symnet.systems import DoublePendulum
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -64,6 +76,8 @@ def row(name: str, seconds: float, spread: float, ref: float | None, unit: str =
 
 # ------------------------------------------------------------- 1. LNN vs torchdyn
 def bench_lnn(repeats: int, peer_repeats: int) -> None:
+    from torchdyn.models import LNN  # a peer, installed by `make bench`
+
     torch.manual_seed(0)
     B = 256
     mlp = nn.Sequential(
@@ -173,18 +187,119 @@ def bench_rollout(repeats: int) -> None:
     print(f"   symnet vs the faster torchdiffeq variant: {t_peer / t_ours:.2f}x (target >= 1x)")
 
 
+# ------------------------------------------------------------- 3. field / grad(L)
+def min_time(fn: Callable[[], object], repeats: int) -> float:
+    """Minimum of ``repeats`` timed calls after two warm-up calls, in seconds."""
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _grad_floor(L: Callable, q: torch.Tensor, qdot: torch.Tensor) -> Callable[[], object]:
+    def floor() -> object:
+        with torch.enable_grad():
+            a, b = q.detach().requires_grad_(), qdot.detach().requires_grad_()
+            return torch.autograd.grad(L(a, b).sum(), (a, b))
+
+    return floor
+
+
+def bench_field_cost(repeats: int) -> None:
+    torch.manual_seed(0)
+    mlp = nn.Sequential(
+        nn.Linear(4, 128), nn.Softplus(), nn.Linear(128, 128), nn.Softplus(), nn.Linear(128, 1)
+    )
+
+    def L_mlp(q, qdot):  # noqa: N802
+        return 0.5 * (qdot**2).sum(-1) + 0.1 * mlp(torch.cat([q, qdot], -1))[:, 0]
+
+    systems = [("double pendulum", DoublePendulum().lagrangian), ("MLP 4-128-128-1", L_mlp)]
+    print("3. Lagrangian field cost relative to one gradient of L (forward, float32, no_grad)")
+    print(
+        f"  {'L':<16s} {'B':>4s} {'grad(L)':>9s} {'before':>9s} {'field/grad':>10s} "
+        f"{'after':>9s} {'field/grad':>10s} {'speed-up':>8s}"
+    )
+    for name, L in systems:
+        for B in (8, 256):
+            gen = torch.Generator().manual_seed(3)
+            q, qdot = torch.randn(B, 2, generator=gen), torch.randn(B, 2, generator=gen)
+            after, before = lagrangian_vector_field(L), lagrangian_vector_field(L)
+            before.fn.fn.per_sample = True  # the torch.func path
+            with torch.no_grad():
+                diff = float((after(q, qdot) - before(q, qdot)).abs().max())
+                t_floor = min_time(_grad_floor(L, q, qdot), repeats)
+                t_before = min_time(lambda: before(q, qdot), repeats)  # noqa: B023
+                t_after = min_time(lambda: after(q, qdot), repeats)  # noqa: B023
+            print(
+                f"  {name:<16s} {B:>4d} {t_floor * 1e3:>6.3f} ms {t_before * 1e3:>6.3f} ms "
+                f"{t_before / t_floor:>9.1f}x {t_after * 1e3:>6.3f} ms {t_after / t_floor:>9.1f}x "
+                f"{t_before / t_after:>7.2f}x  (max |diff| {diff:.0e})"
+            )
+
+
+# ------------------------------------------------------------- 4. block mass matrices
+def L_particles(q: torch.Tensor, qdot: torch.Tensor) -> torch.Tensor:  # noqa: N802
+    """N particles, relativistic kinetic terms (c = 3) with mass ``1 + 0.1 tanh |q_j|^2``."""
+    m = 1.0 + 0.1 * torch.tanh((q**2).sum(-1))
+    kinetic = (-m * 9.0 * torch.sqrt(1.0 - (qdot**2).sum(-1) / 9.0)).sum(-1)
+    r2 = ((q.unsqueeze(2) - q.unsqueeze(1)) ** 2).sum(-1)
+    return kinetic - 0.5 * (1.0 / (r2 + 1.0)).sum((-1, -2))
+
+
+def bench_block(repeats: int) -> None:
+    print("4. mass_structure='block' vs 'dense', N particles in 3D, float64, no_grad")
+    print(
+        f"  {'N':>3s} {'B':>4s} {'grad(L)':>9s} {'dense':>10s} {'block':>9s} "
+        f"{'block/grad':>10s} {'speed-up':>8s}"
+    )
+    for N in (16, 32, 64):
+        for B in (8, 64):
+            gen = torch.Generator().manual_seed(4)
+            q = torch.randn(B, N, 3, generator=gen, dtype=torch.float64)
+            qdot = 0.5 * torch.randn(B, N, 3, generator=gen, dtype=torch.float64)
+            dense = lagrangian_vector_field(L_particles)
+            block = lagrangian_vector_field(L_particles, mass_structure="block")
+            reps = max(2, repeats // 2) if N * B > 1024 else repeats
+            with torch.no_grad():
+                diff = float((dense(q, qdot) - block(q, qdot)).abs().max())
+                t_floor = min_time(_grad_floor(L_particles, q, qdot), reps)
+                t_dense = min_time(lambda: dense(q, qdot), reps)  # noqa: B023
+                t_block = min_time(lambda: block(q, qdot), reps)  # noqa: B023
+            print(
+                f"  {N:>3d} {B:>4d} {t_floor * 1e3:>6.2f} ms {t_dense * 1e3:>7.2f} ms "
+                f"{t_block * 1e3:>6.2f} ms {t_block / t_floor:>9.1f}x {t_dense / t_block:>7.1f}x"
+                f"  (max |diff| {diff:.0e})"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--peer-repeats", type=int, default=3, help="repeats of torchdyn's LNN")
+    parser.add_argument(
+        "--only", choices=("lnn", "rollout", "cost", "block"), help="run one section only"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, repeats {args.repeats}")
-    bench_lnn(args.repeats, args.peer_repeats)
-    print()
-    bench_rollout(args.repeats)
+    sections = {
+        "lnn": lambda: bench_lnn(args.repeats, args.peer_repeats),
+        "rollout": lambda: bench_rollout(args.repeats),
+        "cost": lambda: bench_field_cost(max(args.repeats, 20)),
+        "block": lambda: bench_block(args.repeats),
+    }
+    for i, (name, run) in enumerate(sections.items()):
+        if args.only in (None, name):
+            if i and args.only is None:
+                print()
+            run()
 
 
 if __name__ == "__main__":

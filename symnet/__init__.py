@@ -5,7 +5,8 @@ unit-test models against it, and check the conserved quantities that Noether's
 theorem attaches to it.
 
 Subpackages are imported on first access (``symnet.noether``), so that
-``import symnet`` stays fast.
+``import symnet`` stays fast. ``symnet.threads(n)`` sets torch's thread count
+for one block of code (:mod:`symnet._threads`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib
 from typing import Any
 
 from symnet import _warnings
+from symnet._threads import threads
 
 __version__ = "0.1.0.dev0"
 
@@ -32,7 +34,7 @@ _SUBPACKAGES = (
     "testing",
 )
 
-__all__ = [*_SUBPACKAGES, "__version__"]
+__all__ = [*_SUBPACKAGES, "__version__", "threads"]
 
 
 def __getattr__(name: str) -> Any:

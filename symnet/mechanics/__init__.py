@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from symnet._probe import GradientMismatchError
 from symnet.mechanics._errors import ConvergenceError, NonFiniteStateError, SingularMassMatrixError
+from symnet.mechanics.compiled import CompileWarning, clear_cache, compile_field
 from symnet.mechanics.field import HamiltonianField, SecondOrderField, VectorField, as_vector_field
 from symnet.mechanics.hamiltonian import hamiltonian_vector_field
 from symnet.mechanics.lagrangian import lagrangian_vector_field, mass_matrix, momentum
@@ -34,6 +35,9 @@ __all__ = [
     "get_integrator",
     "rollout",
     "Trajectory",
+    "compile_field",
+    "clear_cache",
+    "CompileWarning",
     "SingularMassMatrixError",
     "NonFiniteStateError",
     "ConvergenceError",

@@ -41,7 +41,17 @@ from symnet.mechanics.vector_field import _DEPENDENCE_TOL as _DEPENDENCE_TOL
 from symnet.mechanics.vector_field import VectorField
 from symnet.mechanics.vector_field import _relative_change as _relative_change
 
-__all__ = ["VectorField", "SecondOrderField", "HamiltonianField", "as_vector_field", "as_time"]
+__all__ = [
+    "VectorField",
+    "SecondOrderField",
+    "HamiltonianField",
+    "as_vector_field",
+    "as_time",
+    "traceable_function",
+]
+
+#: ``g(x, y, t) -> (out, bad)``: a field function that ``torch.compile`` can trace.
+Traceable = Callable[[Tensor, Tensor, Tensor], tuple[Any, "Tensor | None"]]
 
 
 @final
@@ -61,6 +71,11 @@ class SecondOrderField(VectorField):
     uses_time : bool or None
         Whether ``fn`` depends on ``t``; ``None`` (default): whether it
         accepts a third argument.
+
+    Attributes
+    ----------
+    function : callable
+        ``fn`` as given, unguarded (what :meth:`traceable` compiles).
 
     Examples
     --------
@@ -85,6 +100,7 @@ class SecondOrderField(VectorField):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self.source = fn if source is None else source
         self.label = f"field {fn_name(self.source)}"
+        self.function = fn
         self.fn = _Guarded(with_time(fn, 2), self)
         self.velocity_dependent = velocity_dependent
         self.uses_time = accepts_time(fn, 2) if uses_time is None else bool(uses_time)
@@ -111,6 +127,15 @@ class SecondOrderField(VectorField):
         """
         _check_state(q, v, ("q", "qdot"))
         return self.fn(q, v, as_time(t, q))
+
+    def traceable(self) -> Traceable:
+        """The unguarded function ``g(q, v, t) -> (a, bad)`` for ``torch.compile``.
+
+        See :func:`traceable_function`: ``a`` of shape (B, *S) as the field
+        returns it, ``bad`` a (B,) bool tensor (True where the field would
+        raise :class:`~symnet.mechanics.SingularMassMatrixError`) or None.
+        """
+        return traceable_function(self.function)
 
     def derivative(self, x: Tensor, y: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         """``(v, a(q, v, t))``."""
@@ -142,6 +167,11 @@ class HamiltonianField(VectorField):
     uses_time : bool or None
         Whether ``fn`` depends on ``t``; ``None`` (default): whether it
         accepts a third argument.
+
+    Attributes
+    ----------
+    function : callable
+        ``fn`` as given, unguarded (what :meth:`traceable` compiles).
     """
 
     order = 1
@@ -159,6 +189,7 @@ class HamiltonianField(VectorField):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self.source = fn if source is None else source
         self.label = f"field {fn_name(self.source)}"
+        self.function = fn
         self.fn = _Guarded(with_time(fn, 2), self)
         self.velocity_dependent = None if separable is None else not separable
         self.uses_time = accepts_time(fn, 2) if uses_time is None else bool(uses_time)
@@ -186,6 +217,14 @@ class HamiltonianField(VectorField):
         _check_state(q, p, ("q", "p"))
         return self.fn(q, p, as_time(t, q))
 
+    def traceable(self) -> Traceable:
+        """The unguarded function ``g(q, p, t) -> ((qdot, pdot), bad)`` for ``torch.compile``.
+
+        See :func:`traceable_function`; ``bad`` is None for Hamilton's
+        equations (nothing is solved).
+        """
+        return traceable_function(self.function)
+
     def derivative(self, x: Tensor, y: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         """``(qdot, pdot)``."""
         return self.fn(x, y, t)
@@ -197,6 +236,38 @@ class HamiltonianField(VectorField):
     def drift(self, x: Tensor, y: Tensor, t: Tensor) -> Tensor:
         """``qdot = dH/dp``."""
         return self.fn(x, y, t)[0]
+
+
+def traceable_function(fn: Callable) -> Traceable:
+    """A field function in the form that ``torch.compile(fullgraph=True)`` traces.
+
+    Parameters
+    ----------
+    fn : callable
+        The unguarded function of a field: ``fn(x, y)`` or ``fn(x, y, t)``.
+
+    Returns
+    -------
+    callable
+        ``g(x, y, t) -> (out, bad)`` with ``x, y`` of shape (B, *S) and ``t``
+        of shape (B,): ``out`` is what ``fn`` returns, ``bad`` a (B,) bool
+        tensor that is True where the guarded field would raise
+        :class:`~symnet.mechanics.SingularMassMatrixError`, or None. When
+        ``fn`` has a ``traceable()`` method (the Euler-Lagrange and Hamilton
+        cores of :func:`~symnet.mechanics.lagrangian_vector_field` and
+        :func:`~symnet.mechanics.hamiltonian_vector_field`), its function;
+        otherwise ``fn`` itself with ``bad = None`` (a user's field: it is
+        traced as written).
+    """
+    make = getattr(fn, "traceable", None)
+    if callable(make):
+        return make()
+    raw = with_time(fn, 2)
+
+    def traced(x: Tensor, y: Tensor, t: Tensor) -> tuple[Any, None]:
+        return raw(x, y, t), None
+
+    return traced
 
 
 def as_vector_field(field: Any) -> VectorField:

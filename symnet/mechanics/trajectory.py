@@ -6,6 +6,12 @@ plus a handful of tensor operations per step: the time grid is computed once,
 stage times are skipped for fields that ignore time, states are collected and
 stacked once at the end, and the NaN/inf check runs on blocks of 64 steps.
 
+Compiled rollouts: ``compile=True`` runs the steps through ``torch.compile``
+(whole steps of the explicit fixed-step methods, the field alone for
+"implicit_midpoint" and "dopri5"), ``compile="auto"`` (the default) does so
+when the measured eager cost of the remaining steps pays for compiling; see
+:mod:`symnet.mechanics.compiled` and ``docs/mechanics.md``, "Compiled rollouts".
+
 Gradients: a rollout follows PyTorch's ambient grad mode, like any tensor
 operation. When the initial state or the field's parameters require grad and
 grad mode is on, the whole rollout is recorded so that a model can be trained
@@ -21,6 +27,7 @@ Springer (2006).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +36,13 @@ from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
 from symnet._validate import integer, real
-from symnet.mechanics._errors import ConvergenceError, NonFiniteStateError, SingularMassMatrixError
+from symnet.mechanics._errors import NonFiniteStateError
+from symnet.mechanics._stepping import CHECK_EVERY, AutoRule, run_fixed
+from symnet.mechanics.compiled import CompiledFunction, can_trace_now, compiled_copy
 from symnet.mechanics.field import VectorField, as_time, as_vector_field
-from symnet.mechanics.methods import get_integrator
+from symnet.mechanics.methods import Integrator, get_integrator
 
 __all__ = ["Trajectory", "rollout"]
-
-_CHECK_EVERY = 64
 
 
 @dataclass(frozen=True)
@@ -84,37 +91,6 @@ class Trajectory:
         )
 
 
-class _Recorder:
-    """Collects the states of a rollout and checks them for NaN/inf in blocks.
-
-    Appending to a list and stacking once at the end costs less per step than
-    copying every state into a preallocated buffer, and it records the graph
-    when autograd needs it.
-    """
-
-    def __init__(self, x0: Tensor, y0: Tensor) -> None:
-        self.xs = [x0]
-        self.ys = [y0]
-        self.checked = 1
-
-    def append(self, x: Tensor, y: Tensor) -> None:
-        self.xs.append(x)
-        self.ys.append(y)
-
-    def stacked(self) -> tuple[Tensor, Tensor]:
-        return torch.stack(self.xs), torch.stack(self.ys)
-
-    def block_finite(self) -> bool:
-        """Whether every state recorded since the last call is finite."""
-        lo, hi = self.checked, len(self.xs)
-        self.checked = hi
-        if hi <= lo:
-            return True
-        xs = torch.stack([s.detach() for s in self.xs[lo:hi]])
-        ys = torch.stack([s.detach() for s in self.ys[lo:hi]])
-        return bool(torch.isfinite(xs).all() & torch.isfinite(ys).all())
-
-
 def _first_nonfinite(xs: Tensor, ys: Tensor) -> tuple[int, int] | None:
     """``(step, batch index)`` of the first NaN/inf in ``xs``/``ys`` (K, B, *S), or None."""
     bad = ~(
@@ -127,15 +103,6 @@ def _first_nonfinite(xs: Tensor, ys: Tensor) -> tuple[int, int] | None:
     return step, int(bad[step].nonzero()[0, 0])
 
 
-def _with_step(err: Exception, step: int, t: float) -> Exception:
-    msg = f"rollout step {step} (t = {t:.6g}): {err}"
-    if isinstance(err, SingularMassMatrixError):
-        return SingularMassMatrixError(
-            msg, batch_index=err.batch_index, condition=err.condition, step=step
-        )
-    return ConvergenceError(msg, step=step, residual=getattr(err, "residual", None))
-
-
 def rollout(
     field: VectorField | Any,
     q0: Tensor,
@@ -146,6 +113,8 @@ def rollout(
     method: str = "rk4",
     t0: float | Tensor = 0.0,
     on_nonfinite: str = "raise",
+    compile: bool | str = "auto",
+    progress: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> Trajectory:
     """Integrate a batch of initial states over ``steps`` steps of size ``dt``.
@@ -185,6 +154,19 @@ def rollout(
         On NaN/inf in the state: raise :class:`NonFiniteStateError` naming the
         step and batch index, or return the trajectory up to the last finite
         state with ``stopped_at`` set.
+    compile : {"auto", True, False}, default "auto"
+        Run the steps through ``torch.compile``: True always (after the
+        first step, which stays eager and checked), False never, "auto" when
+        the eager time of the remaining steps, measured on three steps after
+        the first, predicts more than 30 s (0.1 s when the compiled function
+        is already cached), and never for a rollout that records an
+        autograd graph. Results agree with eager to round-off; a compiler
+        failure runs eagerly with one :class:`~symnet.mechanics.CompileWarning`.
+        See ``docs/mechanics.md``, "Compiled rollouts".
+    progress : callable, optional
+        ``progress(done, total)`` with ``total = steps``, called at least
+        every 64 steps as the rollout advances and once at the end, with
+        ``done == total`` (also when it stopped at a non-finite state).
     **options
         Options of the method (``tol``, ``max_iter`` for "implicit_midpoint";
         ``rtol``, ``atol``, ``max_num_steps`` for "dopri5": at most 1000
@@ -198,14 +180,16 @@ def rollout(
     Raises
     ------
     TypeError
-        ``dt``, ``steps`` or ``t0`` of the wrong type; a field that returns
+        ``dt``, ``steps`` or ``t0`` of the wrong type; ``progress`` not
+        callable; a field that returns
         something else than a Tensor (a pair for a Hamiltonian field) or
         another dtype than the states.
     ValueError
         Unknown method (the message lists them), bad shapes (of the states
         or of the field's output), NaN/inf in the initial state or ``t0``,
-        ``steps < 0``, ``dt`` zero or not finite, a splitting method on a
-        field that does not split, a field that writes into its arguments.
+        ``steps < 0``, ``dt`` zero or not finite, ``compile`` not one of
+        True, False, "auto"; a splitting method on a field that does not
+        split, a field that writes into its arguments.
     NonFiniteStateError
         A state became NaN/inf (``on_nonfinite="raise"``). A state that grows
         large but stays finite is not an error here.
@@ -217,7 +201,8 @@ def rollout(
     -----
     The graph is recorded when grad mode is on and the states require grad
     (see the module docstring). A NaN/inf state is detected within 64 steps
-    of its appearance and reported at its exact step.
+    of its appearance and reported at its exact step; compiled or not, the
+    same errors are raised at the same step.
 
     Examples
     --------
@@ -246,6 +231,12 @@ def rollout(
         raise ValueError(f"dt must be finite and non-zero, got {dt}")
     if not isinstance(on_nonfinite, str) or on_nonfinite not in ("raise", "return"):
         raise ValueError(f"on_nonfinite must be 'raise' or 'return', got {on_nonfinite!r}")
+    if compile is not True and compile is not False and not _is_auto(compile):
+        raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be None or a callable progress(done, total), got {progress!r}"
+        )
     t_start = as_time(t0, q0, "t0")
     check_tensor(t_start, "t0")
     offsets = dt * torch.arange(steps + 1, dtype=q0.dtype, device=q0.device)
@@ -258,27 +249,14 @@ def rollout(
         field.check_splittable(q0, v0, t_start, integrator.name)
 
     if integrator.adaptive:
-        xs, ys = integrator.integrate(field, q0, v0, t_start, dt, steps)
+        xs, ys = _run_adaptive(integrator, field, q0, v0, t_start, dt, steps, compile, progress)
         bad = _first_nonfinite(xs, ys)
     else:
-        rec = _Recorder(q0, v0)
-        x, y, cache = q0, v0, None
-        finite = True
-        step = integrator.step
-        grid = times.unbind(0)
-        for n in range(steps):
-            try:
-                x, y, cache = step(field, x, y, grid[n], dt, cache)
-            except (SingularMassMatrixError, ConvergenceError) as err:
-                raise _with_step(err, n + 1, float(times[n + 1, 0])) from err
-            rec.append(x, y)
-            if (n + 1) % _CHECK_EVERY == 0:
-                finite = rec.block_finite()
-                if not finite:
-                    break
-        finite = finite and rec.block_finite()
+        rec, finite = run_fixed(field, integrator, q0, v0, times, dt, steps, compile, progress)
         xs, ys = rec.stacked()
         bad = None if finite else _first_nonfinite(xs, ys)
+    if progress is not None:
+        progress(steps, steps)
 
     if bad is None:
         return Trajectory(times, xs, ys, integrator.name, dt)
@@ -293,3 +271,63 @@ def rollout(
             batch_index=b,
         )
     return Trajectory(times[:k], xs[:k], ys[:k], integrator.name, dt, stopped_at=k)
+
+
+def _is_auto(mode: Any) -> bool:
+    return isinstance(mode, str) and mode == "auto"
+
+
+def _run_adaptive(
+    integrator: Integrator,
+    field: VectorField,
+    q0: Tensor,
+    v0: Tensor,
+    t0: Tensor,
+    dt: float,
+    steps: int,
+    mode: bool | str,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[Tensor, Tensor]:
+    """An adaptive method's states, its field compiled as ``mode`` says.
+
+    With ``"auto"`` the field starts eager and is switched to compiled when
+    the solver's progress over the first grid points predicts enough eager
+    time (:class:`~symnet.mechanics._stepping.AutoRule`).
+    """
+    if not mode or not steps or isinstance(field.fn, CompiledFunction):  # as it is
+        return integrator.integrate(field, q0, v0, t0, dt, steps, progress=_every(progress))
+    run = compiled_copy(field, enabled=mode is True)
+    if mode is True:
+        return integrator.integrate(run, q0, v0, t0, dt, steps, progress=_every(progress))
+    compiled = run.fn
+    rule: AutoRule | None = AutoRule()
+    report = _every(progress)
+
+    def tick(done: int, total: int) -> None:
+        nonlocal rule
+        if report is not None:
+            report(done, total)
+        if rule is None:
+            return
+        if not compiled.traceable or compiled.recorded_graph or not can_trace_now(q0):
+            rule = None  # never compiled: not traceable, or an autograd graph is recorded
+            return
+        decided = rule.tick(done, total, lambda: False)
+        if decided is not None:
+            compiled.enabled, rule = decided, None
+
+    return integrator.integrate(run, q0, v0, t0, dt, steps, progress=tick)
+
+
+def _every(progress: Callable[[int, int], None] | None) -> Callable[[int, int], None] | None:
+    """``progress`` called when ``done`` passes a multiple of 64 (never with done == total)."""
+    if progress is None:
+        return None
+    last = [0]
+
+    def report(done: int, total: int) -> None:
+        if done < total and done // CHECK_EVERY > last[0] // CHECK_EVERY:
+            last[0] = done
+            progress(done, total)
+
+    return report

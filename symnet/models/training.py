@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._progress import progress as _progress
 from symnet._rng import RNG, int_seed
+from symnet._threads import threads as _threads
 from symnet.mechanics import SingularMassMatrixError
 from symnet.models._data import TARGETS, Dataset, Sampler, prepare
 from symnet.models._options import (
@@ -88,6 +89,7 @@ def train(
     rollout: Rollout | None = None,
     steps_per_epoch: int = 100,
     progress: bool = True,
+    threads: int | None = 1,
     seed: Any = MISSING,
     **deprecated: Any,
 ) -> History:
@@ -140,6 +142,12 @@ def train(
         Epoch length with a sampler callable (``>= 1``).
     progress : bool
         Show a tqdm progress bar (on stderr).
+    threads : int or None
+        torch's intra-op threads while ``train`` runs (default 1, the
+        fastest for the small tensors of these models, and immune to stalls
+        when other processes compete for the cores); the previous setting is
+        restored when ``train`` returns or raises (:func:`symnet.threads`).
+        ``None`` leaves torch's setting as it is.
     **deprecated
         The flat keywords of earlier releases (``lr``, ``weight_decay``,
         ``schedule``, ``clip_grad``, ``patience``, ``restore_best``,
@@ -154,7 +162,8 @@ def train(
     Raises
     ------
     TypeError, ValueError
-        An option of the wrong type or out of range (the message names it);
+        An option of the wrong type or out of range (the message names it,
+        ``threads`` included);
         data with NaN/inf (naming the key and the first bad index), of the
         wrong shape, or that overflows the model's dtype; an unreadable,
         unsafe or mismatched checkpoint on resume.
@@ -183,6 +192,36 @@ def train(
     ...     progress=False,
     ... )
     """
+    with _threads(threads):  # validated first: a TypeError/ValueError names it
+        return _train(
+            model, data, target=target, epochs=epochs, steps=steps, batch_size=batch_size,
+            loss=loss, val_data=val_data, rng=rng, optimization=optimization,
+            stopping=stopping, checkpointing=checkpointing, rollout=rollout,
+            steps_per_epoch=steps_per_epoch, progress=progress, seed=seed, **deprecated,
+        )  # fmt: skip
+
+
+def _train(
+    model: nn.Module,
+    data: Any,
+    *,
+    target: str | None,
+    epochs: int | None,
+    steps: int | None,
+    batch_size: int | None,
+    loss: str,
+    val_data: Any,
+    rng: RNG,
+    optimization: Optimization | None,
+    stopping: Stopping | None,
+    checkpointing: Checkpointing | None,
+    rollout: Rollout | None,
+    steps_per_epoch: int,
+    progress: bool,
+    seed: Any,
+    **deprecated: Any,
+) -> History:
+    """:func:`train` with torch's thread count set."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     rng = renamed_argument("seed", "rng", seed, rng, where="symnet.models.train")

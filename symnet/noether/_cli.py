@@ -12,6 +12,9 @@ file there such as ``matplotlib.py`` cannot shadow a package that symnet
 imports; a module name that an installed module already takes resolves to the
 installed one.
 
+``--threads N`` (default 1) sets torch's thread count for the run and restores
+it afterwards; ``--compile {auto,on,off}`` is the rollouts' ``compile``.
+
 Exit codes: 0 when every symmetry is conserved, 1 when one is broken or
 inconclusive, 2 for bad input (raised here as ``ValueError`` or ``TypeError``
 and reported by :func:`symnet.cli.main` as one line on stderr). Output paths
@@ -30,7 +33,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["configure", "run", "EPILOG"]
+__all__ = ["COMPILE", "EPILOG", "configure", "run"]
 
 #: The end of ``symnet check --help``: exit codes and how MODULE is found.
 EPILOG = """\
@@ -91,6 +94,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     parser.add_argument(
         "--plot", metavar="FILE", help="write the charge plot to FILE (format from its extension)"
+    )
+    parser.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="compile the rollouts with torch.compile: on, off, or auto when it pays off "
+        "(default auto); the verdicts do not depend on it",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads during the check (default 1, the fastest for symnet's small "
+        "tensors; the setting is restored afterwards)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -234,8 +252,21 @@ def _write(option: str, path: str, write: Any) -> None:
         raise ValueError(f"{option}: cannot write {path!r}: {exc.strerror or exc}") from exc
 
 
+#: ``--compile`` -> the ``compile`` argument of :func:`symnet.noether.check`.
+COMPILE = {"auto": "auto", "on": True, "off": False}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the check; exit 0 when every symmetry is conserved, 1 otherwise."""
+    """Run the check with ``--threads`` threads; exit 0 when every symmetry is conserved, else 1."""
+    from symnet._threads import threads
+
+    if args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    with threads(args.threads):
+        return _check(args)
+
+
+def _check(args: argparse.Namespace) -> int:
     from symnet.mechanics import ConvergenceError
     from symnet.noether.checker import check
     from symnet.systems import System
@@ -298,6 +329,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             masses=masses,
             field=field,
+            compile=COMPILE[args.compile],
         )
     except ConvergenceError as exc:  # a run that cannot go on, like a NaN state: exit 2
         raise ValueError(str(exc)) from exc

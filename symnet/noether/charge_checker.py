@@ -26,6 +26,7 @@ from symnet.noether.pipeline import (
     RunSpec,
     check_thresholds,
     chunk_and_memory,
+    compile_option,
     evaluate_charges,
     make_report,
     measure_along_trajectories,
@@ -56,6 +57,7 @@ def check_charges(
     method: str = "rk4",
     field: Any = None,
     thresholds: VerdictThresholds | None = None,
+    compile: bool | str = "auto",
     tolerances: Any = MISSING,
 ) -> NoetherReport:
     """Verify conserved charges ``Q(q, p)`` of ``H`` along integrated trajectories.
@@ -84,6 +86,9 @@ def check_charges(
         The dynamics; default Hamilton's equations of ``H``.
     thresholds : VerdictThresholds, optional
         Verdict thresholds (``tolerances=`` is the deprecated name).
+    compile : bool or "auto"
+        How the rollouts run (:func:`symnet.mechanics.rollout`); the verdicts
+        do not depend on it.
 
     Returns
     -------
@@ -97,7 +102,8 @@ def check_charges(
         option of the wrong type (``dt`` a bool, ``steps`` not an integer).
     ValueError
         ``dt`` not finite and positive, ``steps < 2``, NaN/inf or badly
-        shaped ``q0``/``p0``, ``H`` not returning shape ``(B,)``.
+        shaped ``q0``/``p0``, ``H`` not returning shape ``(B,)``, ``compile``
+        not True, False or ``"auto"``.
     GradientMismatchError
         (a ``ValueError``) ``H``'s autodiff gradient misses part of its
         dependence on ``q`` or ``p``, or finite differences of the values of
@@ -130,13 +136,14 @@ def check_charges(
     if field is not None and not callable(field):
         raise TypeError(f"field must be callable (q, p, t) -> (qdot, pdot), got {field!r}")
     thresholds = check_thresholds(thresholds, "thresholds")
+    compile = compile_option(compile, "compile")
     q, p = states(q0, p0, ("q0", "p0"), torch.float64)
     H = cast_callable(H, torch.float64)
     t0 = torch.zeros(q.shape[0], dtype=q.dtype)
     gradients(H, q, p, t0, "H")  # shape and finiteness of H, with errors naming it
     check_autodiff(H, q, p, t0, name="H", arg_names=("q", "p"))
     verify_charges(H, charges, q, p, t0, name="H")
-    run = RunSpec(dt=float(dt), steps=steps, method=method, t0=0.0)
+    run = RunSpec(dt=float(dt), steps=steps, method=method, t0=0.0, compile=compile)
     B = q.shape[0]
     chunk = chunk_and_memory(None, B, steps, q[0].numel(), len(charges))
 

@@ -41,12 +41,13 @@ from symnet.noether._quantities import (
     lagrangian_charge_values,
     probe_function,
 )
-from symnet.noether.discrete import check_discrete
+from symnet.noether.discrete import check_discrete, discrete_rollouts
 from symnet.noether.pipeline import (
     Measurements,
     RunSpec,
     check_thresholds,
     chunk_and_memory,
+    compile_option,
     evaluate_charges,
     integer_option,
     make_report,
@@ -103,10 +104,11 @@ def _validate_options(form: str, fn: Any, options: dict[str, Any]) -> _Setup:
         chunk_size = integer_option(chunk_size, "chunk_size", 1)
     thresholds = check_thresholds(options["thresholds"], "thresholds")
     method = options["method"]
+    compile = compile_option(options["compile"], "compile")
     return _Setup(
         form=form,
         fname=fname,
-        run=RunSpec(dt=dt, steps=steps, method=method, t0=t0),
+        run=RunSpec(dt=dt, steps=steps, method=method, t0=t0, compile=compile),
         thresholds=thresholds,
         order=get_integrator(method).order,
         n_elements=n_elements,
@@ -242,11 +244,15 @@ def _checks(
             end = (coarse.q[-1], coarse.v[-1], coarse.t[-1])
             check_masses(f64, *end, inferred[0], form, fname)
 
-    total = 1 + n_chunks + len(sym.discrete)
+    # the bar counts integration steps: 3 * steps per chunk (the runs at dt and dt/2),
+    # steps per rollout of the discrete checks
+    S, B = tuple(q.shape[1:]), q.shape[0]
+    discrete = sum(discrete_rollouts(g, S, B, chunk) for g in sym.discrete)
+    total = run.steps * (3 * n_chunks + discrete)
     # closed on errors too, so that an error message does not land on the bar's line
-    with progress_bar(setup.progress, total, "noether check", unit="stage") as bar:
+    with progress_bar(setup.progress, total, "noether check", unit="step") as bar:
+        bar.set_postfix({"stage": "invariance"}, refresh=False)
         finite = _finite_errors(f64, gens, q, v, t_init, setup.n_elements, setup.rng)
-        bar.update()
         m = measure_along_trajectories(
             field,
             q,
@@ -261,13 +267,13 @@ def _checks(
         )
         rows = [_row(gen, m, finite[gen.name], setup) for gen in gens]
         for group in sym.discrete:
+            bar.set_postfix({"stage": group.name}, refresh=False)
             with torch.set_grad_enabled(field_grad):
                 row = check_discrete(
                     f64, field, group, q, v, run.t0, run.dt, run.steps, run.method,
-                    setup.thresholds, setup.rng, chunk_size=chunk,
+                    setup.thresholds, setup.rng, chunk_size=chunk, compile=run.compile, bar=bar,
                 )  # fmt: skip
             rows.append(row)
-            bar.update()
     return make_report(rows, m, form=form, run=run, thresholds=setup.thresholds)
 
 
@@ -301,6 +307,7 @@ def check(
     masses: Any = None,
     field: Any = None,
     chunk_size: int | None = None,
+    compile: bool | str = "auto",
     seed: Any = MISSING,
     tolerances: Any = MISSING,
 ) -> NoetherReport:
@@ -334,7 +341,8 @@ def check(
         Seed or generator of the sampled group elements (default: seed 0);
         ``seed=`` is the deprecated name.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (on stderr), counted in integration steps: it
+        advances as each rollout runs (at ``dt`` and ``dt/2``, every chunk).
     masses : float or Tensor, optional
         Masses of a boost given by name (``"boost"``, ``"boost_x"``), a
         positive number or shape ``(N,)``. Default: read from ``L``, whose
@@ -354,6 +362,12 @@ def check(
         ``n`` numbers per state and ``G`` generators). Default: as many as
         fit in 1 GiB. The verdicts and numbers do not depend on it (up to
         the adaptive steps of ``"dopri5"``, chosen per chunk).
+    compile : bool or "auto"
+        How the rollouts run (:func:`symnet.mechanics.rollout`): ``False``
+        eager, ``True`` compiled with ``torch.compile``, ``"auto"`` compiled
+        when that pays off (long runs). The verdicts do not depend on it:
+        compiled and eager rollouts agree to round-off, and a compiler
+        failure falls back to eager with one warning.
 
     Returns
     -------
@@ -373,7 +387,8 @@ def check(
         from ``L``, a check that cannot fit in memory (the message gives the
         memory it needs), a singular mass matrix along the rollout, a number
         of the wrong type or range (``dt=True``, ``steps=2.0``; integers may be
-        of any integer type, ``numpy.int64`` included).
+        of any integer type, ``numpy.int64`` included), ``compile`` other than
+        True, False or ``"auto"``.
     TypeError
         ``L`` is not callable or not differentiable with ``torch.func``.
     NonFiniteStateError
@@ -386,6 +401,7 @@ def check(
     options = {
         "dt": dt, "steps": steps, "method": method, "t0": t0, "thresholds": thresholds,
         "n_elements": n_elements, "rng": rng, "progress": progress, "chunk_size": chunk_size,
+        "compile": compile,
     }  # fmt: skip
     return _run("lagrangian", L, symmetries, q0, qdot0, options, masses, field)
 
@@ -407,6 +423,7 @@ def check_hamiltonian(
     masses: Any = None,
     field: Any = None,
     chunk_size: int | None = None,
+    compile: bool | str = "auto",
     seed: Any = MISSING,
     tolerances: Any = MISSING,
 ) -> NoetherReport:
@@ -427,5 +444,6 @@ def check_hamiltonian(
     options = {
         "dt": dt, "steps": steps, "method": method, "t0": t0, "thresholds": thresholds,
         "n_elements": n_elements, "rng": rng, "progress": progress, "chunk_size": chunk_size,
+        "compile": compile,
     }  # fmt: skip
     return _run("hamiltonian", H, symmetries, q0, p0, options, masses, field)

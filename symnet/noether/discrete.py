@@ -20,33 +20,38 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symnet._progress import CountedBar, NoBar, RolloutTicks
 from symnet._util import with_time
 from symnet.groups import Group, take_element
 from symnet.noether.report import Row
 from symnet.noether.verdict import VerdictThresholds, decide_discrete
 
-__all__ = ["check_discrete", "chunk_rollout", "state_size"]
+__all__ = ["check_discrete", "chunk_rollout", "discrete_rollouts", "state_size"]
 
 
 _INDEX = re.compile(r"(batch (?:element|index) )(\d+)")
 
 
-def chunk_rollout(field: Any, q: Tensor, v: Tensor, offset: int, **kwargs: Any) -> Any:
+def chunk_rollout(
+    field: Any, q: Tensor, v: Tensor, offset: int, *, bar: Any = None, **kwargs: Any
+) -> Any:
     """``rollout`` of the trajectories ``offset, offset + 1, ...`` of a batch, detached.
 
     The trajectory's tensors hold no autograd graph (a field run in grad mode
     may record one; the checks never need it). A
     :class:`~symnet.mechanics.NonFiniteStateError` or
     :class:`~symnet.mechanics.SingularMassMatrixError` names the batch index
-    in the whole batch, not in the chunk.
+    in the whole batch, not in the chunk. ``bar`` (optional) advances by the
+    rollout's steps as it runs (its ``progress`` callback), ``steps`` in all.
     """
     from symnet.mechanics import NonFiniteStateError, SingularMassMatrixError, rollout
 
     def shifted(err: Exception) -> str:
         return _INDEX.sub(lambda m: m.group(1) + str(int(m.group(2)) + offset), str(err))
 
+    ticks = None if bar is None or isinstance(bar, NoBar) else RolloutTicks(bar, kwargs["steps"])
     try:
-        traj = rollout(field, q, v, **kwargs)
+        traj = rollout(field, q, v, progress=ticks, **kwargs)
     except NonFiniteStateError as err:
         if not offset:
             raise
@@ -62,6 +67,8 @@ def chunk_rollout(field: Any, q: Tensor, v: Tensor, offset: int, **kwargs: Any) 
             condition=err.condition,
             step=err.step,
         ) from err
+    if ticks is not None:
+        ticks.finish()
     return dataclasses.replace(traj, t=traj.t.detach(), q=traj.q.detach(), v=traj.v.detach())
 
 
@@ -96,6 +103,8 @@ def check_discrete(
     rng: torch.Generator,
     n_samples: int = 4,
     chunk_size: int | None = None,
+    compile: bool | str = "auto",
+    bar: Any = None,
 ) -> Row:
     """Invariance, flow equivariance and fixed-state preservation for a finite group.
 
@@ -112,6 +121,12 @@ def check_discrete(
     chunk_size : int, optional
         Trajectories integrated together (default: all); the result does not
         depend on it.
+    compile : bool or "auto"
+        The rollouts' ``compile`` (:func:`symnet.mechanics.rollout`); the
+        result does not depend on it.
+    bar : optional
+        A progress bar advanced by the steps of every rollout,
+        ``steps * discrete_rollouts(group, S, B, chunk_size, n_samples)`` in all.
 
     Returns
     -------
@@ -135,7 +150,9 @@ def check_discrete(
     for _, g in named:
         inv = max(inv, _rel(f(group.act(g, q, kq), group.act(g, v, kv), t), base, scale))
 
-    run = {"dt": dt, "steps": steps, "method": method, "t0": t0}
+    counted = None if bar is None or isinstance(bar, NoBar) else CountedBar(bar)
+    run = {"dt": dt, "steps": steps, "method": method, "t0": t0, "compile": compile}
+    run["bar"] = counted
     floor = max(1e-3 * float(torch.maximum(q.abs().max(), v.abs().max())), 1e-300)
     state_scale = torch.zeros((), dtype=q.dtype)
     worst = torch.zeros((), dtype=q.dtype)
@@ -154,6 +171,8 @@ def check_discrete(
     flow = (worst / state_scale.clamp_min(1e-300)).item()
 
     fixed = _fixed_state_error(field, group, named, q, v, kq, kv, chunk, run)
+    if counted is not None:  # a fixed-state run stopped early: the bar ends where it should
+        counted.top_up(steps * discrete_rollouts(group, S, B, chunk, n_samples))
     verdict, reason = decide_discrete(inv, flow, tol, growth)
     if fixed is None:
         reason += "; fixed-state test n/a (singular at coinciding particles)"
@@ -167,6 +186,20 @@ def check_discrete(
         flow_error=flow,
         fixed_state_error=fixed,
     )
+
+
+def discrete_rollouts(
+    group: Group, S: tuple[int, ...], B: int, chunk_size: int | None, n_samples: int = 4
+) -> int:
+    """Number of rollouts (of ``steps`` steps each) that :func:`check_discrete` runs.
+
+    Per chunk: the trajectories, their images under every discrete generator
+    and one sampled element, and the fixed-state run. Used to size a progress bar.
+    """
+    chunk = B if chunk_size is None else max(1, min(B, chunk_size))
+    n_gens = len(list(group.discrete_generators(S)))
+    moved = n_gens + (1 if n_samples else 0)
+    return len(range(0, B, chunk)) * (1 + moved + (1 if n_gens + n_samples else 0))
 
 
 def _fixed_state_error(

@@ -47,6 +47,7 @@ __all__ = [
     "Measurements",
     "RunSpec",
     "chunk_and_memory",
+    "compile_option",
     "drift",
     "evaluate_charges",
     "integer_option",
@@ -94,6 +95,16 @@ def real_option(x: Any, name: str, what: str, ok: Callable[[float], bool]) -> fl
     if not ok(value):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
+
+
+def compile_option(x: Any, name: str = "compile") -> bool | str:
+    """``x`` checked as a rollout's ``compile``: True, False or ``"auto"``.
+
+    The verdicts never depend on it: compiled and eager rollouts agree to round-off.
+    """
+    if x is True or x is False or (isinstance(x, str) and x == "auto"):
+        return x
+    raise ValueError(f"{name} must be True, False or 'auto', got {x!r} ({type(x).__name__})")
 
 
 def check_thresholds(thresholds: Any, argument: str) -> VerdictThresholds:
@@ -272,16 +283,23 @@ class Measurements:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """How the trajectories are integrated: the coarse run; the fine one halves ``dt``."""
+    """How the trajectories are integrated: the coarse run; the fine one halves ``dt``.
+
+    ``compile`` is the rollouts' ``compile`` (:func:`symnet.mechanics.rollout`).
+    """
 
     dt: float
     steps: int
     method: str
     t0: float
+    compile: bool | str = "auto"
 
     def coarse(self) -> dict[str, Any]:
         """Keyword arguments of the rollout at ``dt``."""
-        return {"dt": self.dt, "steps": self.steps, "method": self.method, "t0": self.t0}
+        return {
+            "dt": self.dt, "steps": self.steps, "method": self.method, "t0": self.t0,
+            "compile": self.compile,
+        }  # fmt: skip
 
     def fine(self) -> dict[str, Any]:
         """Keyword arguments of the rollout at ``dt / 2`` (twice the steps)."""
@@ -330,7 +348,8 @@ def measure_along_trajectories(
     field_grad : bool
         Run the field in grad mode (a user's field may use autograd).
     bar : optional
-        A progress bar, advanced once per chunk.
+        A progress bar, advanced by the steps of every rollout as it runs:
+        ``3 * run.steps`` per chunk (the runs at ``dt`` and ``dt/2``).
     after_rollout : callable, optional
         Called with the coarse trajectory of each chunk (e.g. to check masses).
 
@@ -350,8 +369,11 @@ def measure_along_trajectories(
         sl = slice(start, min(B, start + chunk))
         qc, vc = q[sl].clone(), v[sl].clone()
         with torch.set_grad_enabled(field_grad):
-            coarse = chunk_rollout(field, qc, vc, start, **run.coarse())
-            fine = chunk_rollout(field, qc, vc, start, **run.fine())
+            _stage(bar, "rollout dt", start, chunk, B)
+            coarse = chunk_rollout(field, qc, vc, start, bar=bar, **run.coarse())
+            _stage(bar, "rollout dt/2", start, chunk, B)
+            fine = chunk_rollout(field, qc, vc, start, bar=bar, **run.fine())
+        _stage(bar, "charges", start, chunk, B)
         _check_unmodified(qc, vc, q[sl], v[sl])
         m.growth[sl] = divergence(coarse, fine, floor)
         m.times[:, sl] = coarse.t
@@ -363,9 +385,16 @@ def measure_along_trajectories(
         del fine
         m.add(sl, names, cv_coarse, cv_fine, run.dt)
         del cv_coarse, cv_fine
-        if bar is not None:
-            bar.update()
     return m
+
+
+def _stage(bar: Any, stage: str, start: int, chunk: int, B: int) -> None:
+    """Show the stage (and the chunk, if there are several) after the bar."""
+    if bar is not None:
+        text = {"stage": stage}
+        if chunk < B:
+            text["chunk"] = f"{start // chunk + 1}/{-(-B // chunk)}"
+        bar.set_postfix(text, refresh=False)
 
 
 # ---------------------------------------------------------------- 7. verdicts

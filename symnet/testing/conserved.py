@@ -56,6 +56,7 @@ def assert_conserved(
     method: str = "rk4",
     thresholds: VerdictThresholds | None = None,
     field: Callable | None = None,
+    compile: bool | str = "auto",
     group: Any = MISSING,
     tolerances: Any = MISSING,
     **check_kwargs: Any,
@@ -92,6 +93,10 @@ def assert_conserved(
     field : callable, optional
         Closed-form dynamics ``qddot = f(q, qdot, t)`` of shape ``(B, *S)``;
         default: the Euler-Lagrange equations of ``L`` by autodiff.
+    compile : bool or "auto"
+        How the checker's rollouts run (:func:`symnet.mechanics.rollout`):
+        ``False`` eager, ``True`` compiled, ``"auto"`` compiled when that pays
+        off. The verdicts do not depend on it.
     **check_kwargs
         Passed on to :func:`symnet.noether.check` (``t0``, ``masses``,
         ``n_elements``, ``rng``, ``chunk_size``, ...). A boost given by name
@@ -112,7 +117,8 @@ def assert_conserved(
         reasons, followed by the report table, and ``err.report`` holds the
         report.
     ValueError, TypeError
-        Bad input, as for :func:`symnet.noether.check`: among others an ``L``
+        Bad input, as for :func:`symnet.noether.check` (``compile`` other than
+        True, False or ``"auto"`` included): among others an ``L``
         whose autodiff gradient misses part of its dependence
         (``torch.no_grad()``, ``.detach()``) or that writes into its inputs.
 
@@ -155,6 +161,7 @@ def assert_conserved(
         method=method,
         thresholds=thresholds,
         field=field,
+        compile=compile,
         **check_kwargs,
     )
     failing = [r for r in report.rows if r.verdict != "conserved"]

@@ -115,3 +115,52 @@ def test_field_call_validates() -> None:
         f(torch.ones(2, 1, dtype=torch.long), torch.ones(2, 1, dtype=torch.long))
     with pytest.raises(TypeError, match="callable"):
         SecondOrderField(1.0)
+
+
+# ------------------------------------------------------------------ traceable forms
+
+
+def test_traceable_of_a_user_field_is_its_function() -> None:
+    q, v, t = random_state((2,))
+    g = SecondOrderField(lambda q, v: -q).traceable()
+    out, bad = g(q, v, t)
+    assert torch.equal(out, -q) and bad is None
+    timed = SecondOrderField(lambda q, v, t: -q * t[:, None]).traceable()
+    assert torch.equal(timed(q, v, t)[0], -q * t[:, None])
+    pair = HamiltonianField(lambda q, p: (p, -q)).traceable()
+    (qd, pd), bad = pair(q, v, t)
+    assert torch.equal(qd, v) and torch.equal(pd, -q) and bad is None
+
+
+@pytest.mark.parametrize(
+    "field",
+    [lagrangian_vector_field(L_double_pendulum), hamiltonian_vector_field(H_charge)],
+    ids=["lagrangian", "hamiltonian"],
+)
+def test_traceable_of_derived_fields_agrees_with_the_field(field) -> None:
+    shape = (2,) if field.order == 2 else (3,)
+    q, v, t = random_state(shape)
+    expected = field(q, v, t)
+    out, bad = field.traceable()(q, v, t)
+    if field.order == 2:
+        assert torch.allclose(out, expected, rtol=1e-12, atol=1e-12)
+        assert bad.shape == (q.shape[0],) and bad.dtype == torch.bool and not bad.any()
+    else:
+        for a, b in zip(out, expected, strict=True):
+            assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+        assert bad is None
+
+
+def test_traceable_marks_the_states_where_the_field_raises() -> None:
+    from symnet.mechanics import SingularMassMatrixError
+
+    def L(q, v):  # noqa: N802 - M = diag(exp(-q_0), 1)
+        return 0.5 * torch.exp(-q[:, 0]) * v[:, 0] ** 2 + 0.5 * v[:, 1] ** 2
+
+    f = lagrangian_vector_field(L, max_condition=10.0)
+    q = torch.tensor([[0.0, 0.0], [2.5, 0.0], [1.0, 0.0]], dtype=F64)
+    v = torch.zeros_like(q)
+    _, bad = f.traceable()(q, v, torch.zeros(3, dtype=F64))
+    assert bad.tolist() == [False, True, False]
+    with pytest.raises(SingularMassMatrixError, match="batch index 1"):
+        f(q, v)

@@ -108,6 +108,9 @@ def test_unknown_option_is_type_error() -> None:
         ({"dt": 0.1, "steps": -1}, "steps must be >= 0"),
         ({"dt": 0.1, "steps": 3, "on_nonfinite": "ignore"}, "on_nonfinite"),
         ({"dt": 0.1, "steps": 3, "t0": torch.zeros(2, dtype=F64)}, r"t0 must be .*\(7,\)"),
+        ({"dt": 0.1, "steps": 3, "compile": "yes"}, r"compile must be True, False or 'auto'"),
+        ({"dt": 0.1, "steps": 3, "compile": 1}, r"compile must be .*got 1"),
+        ({"dt": 0.1, "steps": 3, "compile": None}, r"compile must be .*got None"),
     ],
 )
 def test_bad_arguments(kwargs, match) -> None:
@@ -122,6 +125,7 @@ def test_bad_arguments(kwargs, match) -> None:
         ({"dt": 0.1, "steps": 2.0}, "steps must be an integer"),
         ({"dt": "0.1", "steps": 2}, "dt must be a real number"),
         ({"dt": 0.1, "steps": 2, "t0": "0"}, "t0 must be a real number"),
+        ({"dt": 0.1, "steps": 2, "progress": 3}, "progress must be None or a callable"),
     ],
 )
 def test_bad_argument_types(kwargs, match) -> None:
@@ -314,3 +318,59 @@ def test_float32_rollout() -> None:
     traj = rollout(lagrangian_vector_field(L_kepler), q0, v0, dt=0.01, steps=10, method="leapfrog")
     assert traj.q.dtype == traj.t.dtype == torch.float32
     assert torch.isfinite(traj.q).all()
+
+
+# ------------------------------------------------------------------ progress and compile
+
+
+@pytest.mark.parametrize("method", ["rk4", "implicit_midpoint", "dopri5"])
+def test_progress_reports_the_rollout_advancing(method) -> None:
+    q0, v0, _ = random_state((1,), batch=3)
+    calls = []
+    rollout(
+        oscillator, q0, v0, dt=0.01, steps=150, method=method, progress=lambda *a: calls.append(a)
+    )
+    assert calls[-1] == (150, 150) and all(total == 150 for _, total in calls)
+    done = [d for d, _ in calls]
+    assert done == sorted(set(done)) and calls.count((150, 150)) == 1
+    if method != "dopri5":  # the adaptive solver reports the grid points it passes
+        assert done == [64, 128, 150]
+
+
+def test_progress_ends_at_total_when_the_rollout_stops_early() -> None:
+    q0 = torch.tensor([[0.1], [2.0], [0.5]], dtype=F64)
+    calls = []
+    traj = rollout(
+        blows_up,
+        q0,
+        torch.zeros_like(q0),
+        dt=0.1,
+        steps=500,
+        on_nonfinite="return",
+        progress=lambda *a: calls.append(a),
+    )
+    assert traj.stopped_at is not None and calls[-1] == (500, 500)
+
+
+def test_compile_true_checks_the_first_step_eagerly() -> None:
+    def writes(q, v):  # refused on its first call, before anything is compiled
+        q.mul_(2.0)
+        return -q
+
+    q0, v0, _ = random_state((1,), batch=3)
+    kept = q0.clone()
+    with pytest.raises(ValueError, match="modified its input q in place"):
+        rollout(writes, q0, v0, dt=0.1, steps=5, compile=True)
+    assert torch.equal(q0, kept)
+
+
+def test_auto_leaves_short_rollouts_eager(monkeypatch) -> None:
+    from symnet.mechanics import _stepping
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a short rollout was compiled")
+
+    monkeypatch.setattr(_stepping, "StepEngine", refuse)
+    q0, v0, _ = random_state((1,), batch=3)
+    traj = rollout(oscillator, q0, v0, dt=0.01, steps=20)  # compile="auto" by default
+    assert traj.q.shape == (21, 3, 1)

@@ -43,3 +43,32 @@ def test_small_size_from_the_environment(monkeypatch, tmp_path):
 class _FakeHistory:
     epochs = 1
     train_loss = [1.0]
+
+
+def test_demo_runs_on_one_thread_and_restores_the_setting(monkeypatch, tmp_path):
+    """One thread inside (training and check), the user's setting after, also on errors."""
+    import torch
+
+    import symnet._demo as demo
+
+    seen = []
+
+    def fake_train(*args, **kwargs):
+        seen.append(("train", torch.get_num_threads()))
+        return _FakeHistory()
+
+    def fake_check(*args, **kwargs):
+        seen.append(("check", torch.get_num_threads()))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr("symnet.noether.check", fake_check)
+    monkeypatch.setattr("symnet.models.train", fake_train)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="stop here"):
+            demo.main(small=True, out_dir=tmp_path)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [("train", 1), ("train", 1), ("check", 1)]

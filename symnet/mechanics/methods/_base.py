@@ -39,6 +39,12 @@ class Integrator(abc.ABC):
     adaptive : bool
         Whether the method chooses its own internal steps (then it implements
         ``integrate`` over a whole time grid instead of ``step``).
+    compilable_step : bool
+        Whether ``step`` is a fixed sequence of tensor operations and field
+        evaluations (no data-dependent control flow), so that a compiled
+        rollout can trace a whole step into one graph
+        (:mod:`symnet.mechanics.compiled`); otherwise only the field
+        evaluations are compiled.
     defaults : Mapping[str, Any]
         Accepted options and their default values; anything else is a TypeError.
 
@@ -53,6 +59,7 @@ class Integrator(abc.ABC):
     symplectic: ClassVar[bool]
     splitting: ClassVar[bool] = False
     adaptive: ClassVar[bool] = False
+    compilable_step: ClassVar[bool] = False
     defaults: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, **options: Any) -> None:

@@ -17,6 +17,7 @@ R. T. Q. Chen et al., "Neural Ordinary Differential Equations", NeurIPS (2018)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, final
 
 import torch
@@ -77,12 +78,15 @@ class Dopri5(Integrator):
         s: Tensor,
         nonfinite: list[Tensor] | None = None,
         last: list[Tensor] | None = None,
+        tick: Callable[[Tensor], None] | None = None,
     ) -> tuple[Tensor, Tensor]:
         from torchdiffeq import odeint
 
         def rhs(si: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
             if last is not None:  # the time of the latest evaluation (no synchronisation)
                 last[0] = si
+            if tick is not None:
+                tick(si)
             out = field.derivative(state[0], state[1], t0 + si)
             if nonfinite is not None:  # batch elements whose derivative was ever NaN/inf
                 ok = torch.isfinite(out[0]).flatten(1).all(1) & torch.isfinite(out[1]).flatten(
@@ -114,9 +118,20 @@ class Dopri5(Integrator):
         )
 
     def integrate(
-        self, field: VectorField, x: Tensor, y: Tensor, t0: Tensor, dt: float, steps: int
+        self,
+        field: VectorField,
+        x: Tensor,
+        y: Tensor,
+        t0: Tensor,
+        dt: float,
+        steps: int,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[Tensor, Tensor]:
         """States at ``t0 + k dt`` for ``k = 0..steps``.
+
+        ``progress(done, steps)``, when given, is called whenever the solver's
+        latest evaluation passes a new grid point (``done`` grid intervals
+        covered, increasing, at most ``steps``).
 
         Returns
         -------
@@ -133,8 +148,9 @@ class Dopri5(Integrator):
         """
         s = dt * torch.arange(steps + 1, dtype=x.dtype, device=x.device)
         last = [s[0]]
+        tick = None if progress is None else _Ticks(progress, dt, steps)
         try:
-            return self._odeint(field, x, y, t0, s, last=last)
+            return self._odeint(field, x, y, t0, s, last=last, tick=tick)
         except (AssertionError, RuntimeError) as err:
             if "max_num_steps" in str(err):
                 # the interval of the latest evaluation; no rerun (it would take as long again)
@@ -174,3 +190,20 @@ class Dopri5(Integrator):
         """One adaptive solve from ``t`` to ``t + dt``."""
         xs, ys = self.integrate(field, x, y, t, dt, 1)
         return xs[-1], ys[-1], None
+
+
+class _Ticks:
+    """Calls ``progress(done, steps)`` when the solver's time passes a new grid point."""
+
+    def __init__(self, progress: Callable[[int, int], None], dt: float, steps: int) -> None:
+        self.progress = progress
+        self.dt = dt
+        self.steps = steps
+        self.done = 0
+
+    def __call__(self, s: Tensor) -> None:
+        ratio = float(s.detach()) / self.dt
+        done = min(int(math.floor(ratio)), self.steps) if math.isfinite(ratio) else 0
+        if done > self.done:
+            self.done = done
+            self.progress(done, self.steps)

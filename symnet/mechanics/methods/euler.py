@@ -24,6 +24,7 @@ class Euler(Integrator):
     name = "euler"
     order = 1
     symplectic = False
+    compilable_step = True
 
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None

@@ -55,6 +55,7 @@ class Leapfrog(Integrator):
     order = 2
     symplectic = True
     splitting = True
+    compilable_step = True
 
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None

@@ -31,6 +31,7 @@ class RK4(Integrator):
     name = "rk4"
     order = 4
     symplectic = False
+    compilable_step = True
 
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None

@@ -30,6 +30,7 @@ class SymplecticEuler(Integrator):
     order = 1
     symplectic = True
     splitting = True
+    compilable_step = True
 
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None

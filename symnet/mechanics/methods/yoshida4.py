@@ -39,6 +39,7 @@ class Yoshida4(Integrator):
     order = 4
     symplectic = True
     splitting = True
+    compilable_step = True
 
     def step(
         self, field: VectorField, x: Tensor, y: Tensor, t: Tensor, dt: float, cache: Any = None

@@ -225,7 +225,8 @@ class SymmetryDiscovery(_Discovery):
         dt, steps : float, int
             Rollout step and number of steps.
         **kwargs
-            Passed on (``method``, ``field``, ``thresholds``, ``rng``, ...).
+            Passed on (``method``, ``field``, ``thresholds``, ``rng``,
+            ``compile``, ``progress``, ...).
         """
         from symnet.noether.checker import check
 
@@ -291,11 +292,13 @@ class ChargeDiscovery(_Discovery):
         method: str = "rk4",
         field: Any = None,
         thresholds: VerdictThresholds | None = None,
+        compile: bool | str = "auto",
         tolerances: Any = MISSING,
     ) -> NoetherReport:
         """Verify every charge along trajectories of ``H`` (:func:`~symnet.noether.check_charges`).
 
-        ``tolerances=`` is the deprecated name of ``thresholds=``.
+        ``compile`` is the rollouts' (True, False or ``"auto"``); ``tolerances=``
+        is the deprecated name of ``thresholds=``.
         """
         from symnet.noether.charge_checker import check_charges
 
@@ -318,4 +321,5 @@ class ChargeDiscovery(_Discovery):
             method=method,
             field=field,
             thresholds=thresholds,
+            compile=compile,
         )
