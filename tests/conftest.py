@@ -19,4 +19,28 @@ settings.load_profile("symnet")
 
 # torch_geometric warns that torch.jit.script is deprecated when it is first imported;
 # symnet imports it quietly, so import it through symnet before any test module does.
+# ------------------------------------------------------------------------------------ devices
+# Device-parametrised tests run the same assertions on every device present: ``cpu`` always,
+# ``cuda`` when torch sees one (see tests/test_devices*.py).
+import pytest  # noqa: E402
+
 import symnet.nn.egnn_conv  # noqa: E402, F401
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def to_device(x, device):
+    """``x`` (a tensor, module, or a tuple/list/dict of them) moved to ``device``; others as is."""
+    if isinstance(x, torch.Tensor | torch.nn.Module):
+        return x.to(device)
+    if isinstance(x, tuple | list):
+        return type(x)(to_device(v, device) for v in x)
+    if isinstance(x, dict):
+        return {k: to_device(v, device) for k, v in x.items()}
+    return x
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    """Each device present (``cpu``, and ``cuda`` when available), as a ``torch.device``."""
+    return torch.device(request.param)

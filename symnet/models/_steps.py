@@ -72,13 +72,26 @@ def _predict(model: nn.Module, batch: dict[str, Tensor], target: str, ctx: dict)
 
 
 def _evaluate(model: nn.Module, data: Dataset, target: str, ctx: dict, batch_size: int) -> float:
+    total, count = _evaluate_sum(model, data, target, ctx, batch_size, torch.arange(data.size))
+    return _mean_loss(total, count, ctx)
+
+
+def _evaluate_sum(
+    model: nn.Module, data: Dataset, target: str, ctx: dict, batch_size: int, index: Tensor
+) -> tuple[float, int]:
+    """``(sum of the per-sample losses, count)`` over the samples ``index`` (shape (m,))."""
     total, count = 0.0, 0
     with torch.no_grad():
-        for idx in torch.arange(data.size).split(batch_size or data.size):
+        for idx in index.split(batch_size or max(len(index), 1)):
             pred, true = _predict(model, data.take(idx), target, ctx)
             _finite_prediction(pred, idx, "on val_data", ctx)
             total += float(ctx["loss_fn"](pred, true)) * len(idx)
             count += len(idx)
+    return total, count
+
+
+def _mean_loss(total: float, count: int, ctx: dict) -> float:
+    """The validation loss ``total / count``; FloatingPointError when it overflowed."""
     value = total / count
     if not math.isfinite(value):
         raise FloatingPointError(

@@ -34,7 +34,9 @@ from symnet._progress import progress as _progress
 from symnet._rng import RNG, int_seed
 from symnet._threads import threads as _threads
 from symnet.mechanics import SingularMassMatrixError
+from symnet.models import _distributed
 from symnet.models._data import TARGETS, Dataset, Sampler, prepare
+from symnet.models._ddp import Runner, read_raw
 from symnet.models._options import (
     choice,
     flag,
@@ -158,6 +160,18 @@ def train(
     Returns
     -------
     History
+        The same on every rank under torch.distributed.
+
+    Notes
+    -----
+    Under an initialised ``torch.distributed`` process group (``torchrun``)
+    the model is wrapped in ``DistributedDataParallel`` (its parameters start
+    as rank 0's): every rank draws the same global batch and trains on its
+    contiguous slice of it, with the loss weighted so that the gradient is the
+    one of the global batch mean (the run reproduces the single-process one to
+    round-off); validation is split and all-reduced; rank 0 alone writes the
+    checkpoint, which resumes on any number of processes. Every batch must give
+    every rank a sample. Without a process group nothing of this runs.
 
     Raises
     ------
@@ -277,7 +291,10 @@ def _train(
         raise ValueError(
             f"model has no floating-point parameters to train ({type(model).__name__})"
         )
-    raw = read_checkpoint(checkpoint) if resume and checkpoint.is_file() else None
+    if resume and _distributed.active():
+        raw = read_raw(checkpoint, param)  # rank 0 reads, every rank gets it
+    else:
+        raw = read_checkpoint(checkpoint) if resume and checkpoint.is_file() else None
     kw = {"rollout_steps": rollout_steps, "rollout_dt": rollout_dt}
     kw.update(dtype=param.dtype, device=param.device)
     train_set = prepare(data, target, model, **kw)
@@ -313,11 +330,19 @@ def _train(
         "target": target, "lr": lr, "batch_size": batch_size, "seed": seed, "loss": loss,
         "rollout_steps": rollout_steps, "rollout_method": rollout_method, "schedule": schedule,
     }  # fmt: skip
+    runner = None
+    if _distributed.active():
+        runner = Runner(model, target, ctx, param.device)
+        runner.check_batches(train_set.size if isinstance(train_set, Dataset) else None, bs)
     stale = 0
     if hist.best_epoch is not None:
         stale = hist.epochs - hist.best_epoch
     bar = _progress(
-        progress, total_steps, f"train {type(model).__name__}", unit="step", initial=hist.steps
+        progress and _distributed.rank() == 0,
+        total_steps,
+        f"train {type(model).__name__}",
+        unit="step",
+        initial=hist.steps,
     )
     try:
         for epoch in range(start_epoch + 1, n_epochs + 1):
@@ -333,13 +358,18 @@ def _train(
             losses = []
             for batch, idx in batches:
                 opt.zero_grad(set_to_none=True)
+                where = f"at epoch {epoch}, step {hist.steps + 1}"
                 try:
-                    pred, true = _predict(model, batch, target, ctx)
+                    if runner is None:
+                        pred, true = _predict(model, batch, target, ctx)
+                    else:  # DDP: this rank's slice; backward done, global loss back
+                        value = runner.step(batch, idx, where)
                 except SingularMassMatrixError as err:
                     raise _hint(err, epoch, hist.steps + 1) from err
-                _finite_prediction(pred, idx, f"at epoch {epoch}, step {hist.steps + 1}", ctx)
-                value = ctx["loss_fn"](pred, true)
-                value.backward()
+                if runner is None:
+                    _finite_prediction(pred, idx, where, ctx)
+                    value = ctx["loss_fn"](pred, true)
+                    value.backward()
                 losses.append(_finite_step(model, value, epoch, hist.steps + 1, ctx))
                 if clip_grad is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
@@ -351,7 +381,10 @@ def _train(
             hist.train_loss.append(sum(losses) / len(losses))
             if val_set is not None:
                 model.eval()
-                hist.val_loss.append(_evaluate(model, val_set, target, ctx, bs))
+                if runner is None:
+                    hist.val_loss.append(_evaluate(model, val_set, target, ctx, bs))
+                else:
+                    hist.val_loss.append(runner.evaluate(val_set, bs))
             monitored = hist.val_loss[-1] if val_set is not None else hist.train_loss[-1]
             if monitored < hist.best_loss:
                 hist.best_loss, hist.best_epoch, stale = monitored, epoch, 0
@@ -360,12 +393,22 @@ def _train(
                 stale += 1
             hist.stopped_early = patience is not None and stale >= patience and epoch < n_epochs
             hist.seconds = seconds_before + time.perf_counter() - t_start
+            if runner is not None:
+                hist.seconds = runner.agree(hist.seconds)
             bar.set_postfix(_postfix(hist), refresh=False)
             if checkpoint is not None:
-                _save(checkpoint, model, best_state, opt, sched, gen, epoch, hist, train_args)
+                args = (checkpoint, model, best_state, opt, sched, gen, epoch, hist, train_args)
+                if runner is None:
+                    _save(*args)
+                else:  # rank 0 writes, the others wait for it
+                    runner.save(lambda a=args: _save(*a))
     finally:
         bar.close()
+        if runner is not None:
+            runner.close()
     hist.seconds = seconds_before + time.perf_counter() - t_start
+    if runner is not None:
+        hist.seconds = runner.agree(hist.seconds)
     if restore_best and hist.best_epoch is not None:
         model.load_state_dict(best_state)
     model.eval()

@@ -58,6 +58,7 @@ def check_charges(
     field: Any = None,
     thresholds: VerdictThresholds | None = None,
     compile: bool | str = "auto",
+    distributed: bool = True,
     tolerances: Any = MISSING,
 ) -> NoetherReport:
     """Verify conserved charges ``Q(q, p)`` of ``H`` along integrated trajectories.
@@ -89,6 +90,11 @@ def check_charges(
     compile : bool or "auto"
         How the rollouts run (:func:`symnet.mechanics.rollout`); the verdicts
         do not depend on it.
+    distributed : bool
+        Under an initialised ``torch.distributed`` group of several
+        processes, shard the trajectories across the ranks and gather the
+        results: every rank returns the single-process report (as in
+        :func:`symnet.noether.check`). False: each rank runs the whole batch.
 
     Returns
     -------
@@ -137,6 +143,8 @@ def check_charges(
         raise TypeError(f"field must be callable (q, p, t) -> (qdot, pdot), got {field!r}")
     thresholds = check_thresholds(thresholds, "thresholds")
     compile = compile_option(compile, "compile")
+    if distributed is not True and distributed is not False:
+        raise ValueError(f"distributed must be True or False, got {distributed!r}")
     q, p = states(q0, p0, ("q0", "p0"), torch.float64)
     H = cast_callable(H, torch.float64)
     t0 = torch.zeros(q.shape[0], dtype=q.dtype)
@@ -159,6 +167,7 @@ def check_charges(
         names=[c.name for c in charges],
         evaluate=evaluate,
         chunk=chunk,
+        distributed=distributed,
     )
     rows = [
         verdict_row(m.evidence(c.name, None, order), thresholds, generator=c.name, charge=c.name)

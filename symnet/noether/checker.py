@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symnet import _distributed
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._progress import progress as progress_bar
 from symnet._rng import RNG, as_generator
@@ -78,6 +79,7 @@ class _Setup:
     rng: torch.Generator
     progress: bool
     chunk_size: int | None
+    distributed: bool
 
     @property
     def state_names(self) -> tuple[str, str]:
@@ -113,9 +115,17 @@ def _validate_options(form: str, fn: Any, options: dict[str, Any]) -> _Setup:
         order=get_integrator(method).order,
         n_elements=n_elements,
         rng=rng,
-        progress=bool(options["progress"]),
+        # bars on rank 0 only (under torch.distributed)
+        progress=bool(options["progress"]) and _distributed.rank() == 0,
         chunk_size=chunk_size,
+        distributed=_flag(options["distributed"], "distributed"),
     )
+
+
+def _flag(x: Any, name: str) -> bool:
+    if x is True or x is False:
+        return x
+    raise ValueError(f"{name} must be True or False, got {x!r} ({type(x).__name__})")
 
 
 # ---------------------------------------------------------------- the stages
@@ -234,7 +244,9 @@ def _checks(
     form, fname, run = setup.form, setup.fname, setup.run
     values = lagrangian_charge_values if form == "lagrangian" else hamiltonian_charge_values
     gens = sym.generators
-    n_chunks = len(range(0, q.shape[0], chunk)) if gens else 0
+    sharded = setup.distributed and _distributed.active()
+    part = _distributed.shard(q.shape[0]) if sharded else slice(0, q.shape[0])
+    n_chunks = len(range(part.start, part.stop, chunk)) if gens else 0
 
     def evaluate(qs: Tensor, vs: Tensor, ts: Tensor, rates: bool) -> list:
         return evaluate_charges(f64, gens, qs, vs, ts, values, fname, rates)
@@ -264,6 +276,7 @@ def _checks(
             field_grad=field_grad,
             bar=bar,
             after_rollout=masses_hold,
+            distributed=setup.distributed,
         )
         rows = [_row(gen, m, finite[gen.name], setup) for gen in gens]
         for group in sym.discrete:
@@ -308,6 +321,7 @@ def check(
     field: Any = None,
     chunk_size: int | None = None,
     compile: bool | str = "auto",
+    distributed: bool = True,
     seed: Any = MISSING,
     tolerances: Any = MISSING,
 ) -> NoetherReport:
@@ -368,6 +382,14 @@ def check(
         when that pays off (long runs). The verdicts do not depend on it:
         compiled and eager rollouts agree to round-off, and a compiler
         failure falls back to eager with one warning.
+    distributed : bool
+        When a ``torch.distributed`` process group of several processes is
+        initialised (e.g. under ``torchrun``), shard the trajectories across
+        the ranks and gather their results, so that every rank returns the
+        same report as one process on the whole batch (docs/scaling.md);
+        every rank must then call ``check`` with the same arguments. False:
+        each rank checks the whole batch on its own. Progress bars show on
+        rank 0 only.
 
     Returns
     -------
@@ -401,7 +423,7 @@ def check(
     options = {
         "dt": dt, "steps": steps, "method": method, "t0": t0, "thresholds": thresholds,
         "n_elements": n_elements, "rng": rng, "progress": progress, "chunk_size": chunk_size,
-        "compile": compile,
+        "compile": compile, "distributed": distributed,
     }  # fmt: skip
     return _run("lagrangian", L, symmetries, q0, qdot0, options, masses, field)
 
@@ -424,6 +446,7 @@ def check_hamiltonian(
     field: Any = None,
     chunk_size: int | None = None,
     compile: bool | str = "auto",
+    distributed: bool = True,
     seed: Any = MISSING,
     tolerances: Any = MISSING,
 ) -> NoetherReport:
@@ -444,6 +467,6 @@ def check_hamiltonian(
     options = {
         "dt": dt, "steps": steps, "method": method, "t0": t0, "thresholds": thresholds,
         "n_elements": n_elements, "rng": rng, "progress": progress, "chunk_size": chunk_size,
-        "compile": compile,
+        "compile": compile, "distributed": distributed,
     }  # fmt: skip
     return _run("hamiltonian", H, symmetries, q0, p0, options, masses, field)

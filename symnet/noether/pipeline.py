@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symnet import _distributed
 from symnet._util import check_tensor, format_shape
 from symnet._validate import integer
 from symnet.noether._memory import DEFAULT_CHUNK_BYTES, chunk_and_memory, trajectory_bytes
@@ -53,6 +54,7 @@ __all__ = [
     "integer_option",
     "make_report",
     "measure_along_trajectories",
+    "measure_part",
     "prepare_states",
     "real_option",
     "simpson_cumulative",
@@ -327,6 +329,7 @@ def measure_along_trajectories(
     field_grad: bool = False,
     bar: Any = None,
     after_rollout: Callable[[Any], None] | None = None,
+    distributed: bool = True,
 ) -> Measurements:
     """Stages 4 to 6: roll out, evaluate the charges and reduce, a chunk at a time.
 
@@ -352,6 +355,11 @@ def measure_along_trajectories(
         ``3 * run.steps`` per chunk (the runs at ``dt`` and ``dt/2``).
     after_rollout : callable, optional
         Called with the coarse trajectory of each chunk (e.g. to check masses).
+    distributed : bool
+        With an active ``torch.distributed`` group, shard the trajectories
+        across the ranks and gather the per-trajectory results, so that every
+        rank gets the measurements of the whole batch
+        (:func:`symnet.noether._sharded.measure_sharded`).
 
     Returns
     -------
@@ -359,31 +367,62 @@ def measure_along_trajectories(
         Per trajectory; ``times`` on the coarse grid even when nothing is measured.
     """
     B = q.shape[0]
-    m = Measurements(names, run.steps, B)
     if not names:
+        m = Measurements(names, run.steps, B)
         grid = run.t0 + run.dt * torch.arange(run.steps + 1, dtype=torch.float64)[:, None]
         m.times = grid.expand(run.steps + 1, B)
         return m
     floor = max(1e-3 * float(torch.maximum(q.abs().max(), v.abs().max())), 1e-300)
-    for start in range(0, B, chunk):
+    args = (field, q, v, run, names, evaluate, chunk, field_grad, bar, after_rollout, floor)
+    if distributed and _distributed.active():
+        from symnet.noether._sharded import measure_sharded
+
+        return measure_sharded(*args)
+    return measure_part(*args, slice(0, B))
+
+
+def measure_part(
+    field: Any,
+    q: Tensor,
+    v: Tensor,
+    run: RunSpec,
+    names: Sequence[str],
+    evaluate: Evaluate,
+    chunk: int,
+    field_grad: bool,
+    bar: Any,
+    after_rollout: Callable[[Any], None] | None,
+    floor: float,
+    part: slice,
+) -> Measurements:
+    """:func:`measure_along_trajectories` of the trajectories ``part`` of the batch only.
+
+    ``floor`` is the divergence test's floor of the whole batch; errors name
+    trajectories by their index in the whole batch. Returns the measurements
+    of ``part.stop - part.start`` trajectories.
+    """
+    B, offset = part.stop, part.start
+    m = Measurements(names, run.steps, B - offset)
+    for start in range(offset, B, chunk):
         sl = slice(start, min(B, start + chunk))
         qc, vc = q[sl].clone(), v[sl].clone()
         with torch.set_grad_enabled(field_grad):
-            _stage(bar, "rollout dt", start, chunk, B)
+            _stage(bar, "rollout dt", start - offset, chunk, B - offset)
             coarse = chunk_rollout(field, qc, vc, start, bar=bar, **run.coarse())
-            _stage(bar, "rollout dt/2", start, chunk, B)
+            _stage(bar, "rollout dt/2", start - offset, chunk, B - offset)
             fine = chunk_rollout(field, qc, vc, start, bar=bar, **run.fine())
-        _stage(bar, "charges", start, chunk, B)
+        _stage(bar, "charges", start - offset, chunk, B - offset)
         _check_unmodified(qc, vc, q[sl], v[sl])
-        m.growth[sl] = divergence(coarse, fine, floor)
-        m.times[:, sl] = coarse.t
+        local = slice(sl.start - offset, sl.stop - offset)
+        m.growth[local] = divergence(coarse, fine, floor)
+        m.times[:, local] = coarse.t
         if after_rollout is not None:
             after_rollout(coarse)
         cv_coarse = evaluate(coarse.q, coarse.v, coarse.t, False)
         del coarse
         cv_fine = evaluate(fine.q, fine.v, fine.t, True)
         del fine
-        m.add(sl, names, cv_coarse, cv_fine, run.dt)
+        m.add(local, names, cv_coarse, cv_fine, run.dt)
         del cv_coarse, cv_fine
     return m
 
