@@ -230,16 +230,24 @@ def bench_field_cost(repeats: int) -> None:
             q, qdot = torch.randn(B, 2, generator=gen), torch.randn(B, 2, generator=gen)
             after, before = lagrangian_vector_field(L), lagrangian_vector_field(L)
             before.fn.fn.per_sample = True  # the torch.func path
-            with torch.no_grad():
-                diff = float((after(q, qdot) - before(q, qdot)).abs().max())
-                t_floor = min_time(_grad_floor(L, q, qdot), repeats)
-                t_before = min_time(lambda: before(q, qdot), repeats)  # noqa: B023
-                t_after = min_time(lambda: after(q, qdot), repeats)  # noqa: B023
+            diff, t_floor, t_before, t_after = _race(L, before, after, q, qdot, repeats)
             print(
                 f"  {name:<16s} {B:>4d} {t_floor * 1e3:>6.3f} ms {t_before * 1e3:>6.3f} ms "
                 f"{t_before / t_floor:>9.1f}x {t_after * 1e3:>6.3f} ms {t_after / t_floor:>9.1f}x "
                 f"{t_before / t_after:>7.2f}x  (max |diff| {diff:.0e})"
             )
+
+
+def _race(
+    L: Callable, ref: Callable, new: Callable, q: torch.Tensor, qdot: torch.Tensor, repeats: int
+) -> tuple[float, float, float, float]:
+    """``(max |new - ref|, t(grad L), t(ref), t(new))`` of two fields of ``L``, no grad."""
+    with torch.no_grad():
+        diff = float((new(q, qdot) - ref(q, qdot)).abs().max())
+        t_floor = min_time(_grad_floor(L, q, qdot), repeats)
+        t_ref = min_time(lambda: ref(q, qdot), repeats)
+        t_new = min_time(lambda: new(q, qdot), repeats)
+    return diff, t_floor, t_ref, t_new
 
 
 # ------------------------------------------------------------- 4. block mass matrices
@@ -265,11 +273,7 @@ def bench_block(repeats: int) -> None:
             dense = lagrangian_vector_field(L_particles)
             block = lagrangian_vector_field(L_particles, mass_structure="block")
             reps = max(2, repeats // 2) if N * B > 1024 else repeats
-            with torch.no_grad():
-                diff = float((dense(q, qdot) - block(q, qdot)).abs().max())
-                t_floor = min_time(_grad_floor(L_particles, q, qdot), reps)
-                t_dense = min_time(lambda: dense(q, qdot), reps)  # noqa: B023
-                t_block = min_time(lambda: block(q, qdot), reps)  # noqa: B023
+            diff, t_floor, t_dense, t_block = _race(L_particles, dense, block, q, qdot, reps)
             print(
                 f"  {N:>3d} {B:>4d} {t_floor * 1e3:>6.2f} ms {t_dense * 1e3:>7.2f} ms "
                 f"{t_block * 1e3:>6.2f} ms {t_block / t_floor:>9.1f}x {t_dense / t_block:>7.1f}x"

@@ -118,7 +118,7 @@ def gather_rows(t: Tensor) -> Tensor:
 def _reduce(t: Tensor, op: Any) -> Tensor:
     if not active():
         return t
-    x = t.to(_device()).clone()
+    x = t.detach().to(_device()).clone()  # a value, not part of any graph
     torch.distributed.all_reduce(x, op=op)
     return x.to(t.device)
 

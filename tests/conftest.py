@@ -44,3 +44,12 @@ def to_device(x, device):
 def device(request) -> torch.device:
     """Each device present (``cpu``, and ``cuda`` when available), as a ``torch.device``."""
     return torch.device(request.param)
+
+
+@pytest.fixture
+def two_threads():
+    """torch at 2 threads (the suite runs at 1), restored after the test."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)

@@ -10,15 +10,6 @@ import symnet
 from symnet._threads import check_threads
 
 
-@pytest.fixture
-def two_threads():
-    """torch at 2 threads (the suite runs at 1), restored after the test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_exported_from_the_package():
     assert "threads" in symnet.__all__
     assert symnet.threads is symnet._threads.threads

@@ -160,7 +160,7 @@ class MassLayout:
         lam = torch.where(finite.view(-1, *([1] * (lam.dim() - 1))), lam, 1.0).flatten(1)
         big, small = lam.amax(1), lam.amin(1)
         cond = torch.where(small > 0, big / torch.where(small > 0, small, 1.0), math.inf)
-        bad = finite & ~((small > 0) & (big <= limit * small))  # as checked_solve decides
+        bad = finite & ~_within(lam, limit)
         return finite, cond, bad
 
     def flags_and_solve(self, blocks: Tensor, rhs: Tensor, limit: float) -> tuple[Tensor, Tensor]:
@@ -189,8 +189,7 @@ class MassLayout:
             coeff = (vecs.transpose(-1, -2) @ r.unsqueeze(-1))[..., 0] / lam
             x = (vecs @ coeff.unsqueeze(-1))[..., 0]
         mag = torch.where(finite.view(-1, *([1] * (lam.dim() - 1))), lam.abs(), 1.0).flatten(1)
-        big, small = mag.amax(1), mag.amin(1)
-        bad = finite & ~((small > 0) & (big <= limit * small))
+        bad = finite & ~_within(mag, limit)
         x = torch.where((finite & ~bad)[:, None, None], x, torch.full_like(x, math.nan))
         return x.reshape(B, self.n), bad
 
@@ -213,6 +212,15 @@ class MassLayout:
         if use is not None:
             x = torch.where(use[:, None], x, torch.full_like(x, math.nan))
         return x
+
+
+def _within(lam: Tensor, limit: float) -> Tensor:
+    """Per state, whether ``|eigenvalues|`` (B, n) give a condition number ``<= limit``.
+
+    The one rule every solve path decides by (a zero eigenvalue is never within).
+    """
+    small = lam.amin(1)
+    return (small > 0) & (lam.amax(1) <= limit * small)
 
 
 def _block_diag(blocks: Tensor) -> Tensor:
@@ -248,8 +256,7 @@ def checked_solve(
     Bd = blocks.detach()
     if bool(torch.isfinite(Bd).all()):  # the common case, with fewer operations
         lam = (Bd[..., 0, 0] if layout.d == 1 else torch.linalg.eigvalsh(Bd)).abs().flatten(1)
-        small = lam.amin(1)
-        ok = (small > 0) & (lam.amax(1) <= limit * small)
+        ok = _within(lam, limit)
         if bool(ok.all()):
             return layout.solve(blocks, rhs)
     finite, cond, bad = layout.flags(blocks, limit)

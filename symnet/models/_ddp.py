@@ -5,7 +5,7 @@ wraps the model in ``DistributedDataParallel`` (through :class:`_Predictor`,
 so that DDP sees the model's ``acceleration``, ``time_derivative`` or rollout
 as its forward) and runs one step on this rank's slice of the global batch.
 Every rank draws the same global batch and keeps the slice
-:func:`~symnet.models._distributed.shard_bounds` gives it; the local mean
+:func:`symnet._distributed.shard` gives it; the local mean
 loss is weighted by ``n_local / n_global * world`` so that DDP's gradient
 average is the gradient of the global mean loss, whatever the shard sizes.
 A failure on one rank (an exception, a non-finite prediction) is announced to
@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet.models import _distributed as dist_
+from symnet import _distributed as dist_
+from symnet.models import _distributed as ddp_
 from symnet.models._data import Dataset
 from symnet.models._steps import _evaluate_sum, _finite_prediction, _mean_loss, _predict
 from symnet.models.checkpoint import read_checkpoint
@@ -54,7 +55,7 @@ class Runner:
         self.model, self.target, self.ctx = model, target, ctx
         self.rank, self.world = dist_.rank(), dist_.world_size()
         self.device = device
-        self.ddp = dist_.wrap(_Predictor(model, target, ctx), device)
+        self.ddp = ddp_.wrap(_Predictor(model, target, ctx), device)
 
     def check_batches(self, size: int | None, batch: int) -> None:
         """ValueError unless every step gives every rank at least one sample."""
@@ -70,7 +71,8 @@ class Runner:
             )
 
     def _shard(self, n: int) -> tuple[int, int]:
-        return dist_.shard_bounds(n, self.rank, self.world)
+        part = dist_.shard(n, self.rank, self.world)
+        return part.start, part.stop
 
     def step(self, batch: dict[str, Tensor], idx: Tensor | None, where: str) -> Tensor:
         """Forward and backward of this rank's slice of ``batch``; the global mean loss.
@@ -93,7 +95,7 @@ class Runner:
             error = err
             bad, weighted = ref.new_zeros(()), ref.new_zeros(())
         failed = ref.new_tensor(float(error is not None))
-        stats = dist_.all_reduce(torch.stack([weighted, bad, failed]))
+        stats = dist_.all_reduce_sum(torch.stack([weighted, bad, failed]))
         if error is not None:
             raise error
         if bool(stats[2] > 0):
@@ -119,7 +121,7 @@ class Runner:
         except Exception as err:  # noqa: BLE001 - re-raised below, after telling the others
             error = err
         like = torch.zeros((), dtype=torch.float64, device=self.device)
-        sums = dist_.all_reduce(like.new_tensor([total, count, float(error is not None)]))
+        sums = dist_.all_reduce_sum(like.new_tensor([total, count, float(error is not None)]))
         if error is not None:
             raise error
         if bool(sums[2] > 0):
@@ -129,7 +131,7 @@ class Runner:
     def agree(self, seconds: float) -> float:
         """The largest ``seconds`` over the ranks (so that every History is the same)."""
         like = torch.zeros((), dtype=torch.float64, device=self.device)
-        return float(dist_.all_reduce(like.new_tensor(seconds), "max"))
+        return float(dist_.all_reduce_max(like.new_tensor(seconds)))
 
     def save(self, write: Callable[[], Any]) -> None:
         """``write()`` on rank 0 only; the others wait for it (and raise if it failed)."""
@@ -140,7 +142,7 @@ class Runner:
             except Exception as err:  # noqa: BLE001 - re-raised below, after telling the others
                 error = err
         like = torch.zeros((), dtype=torch.float64, device=self.device)
-        failed = dist_.all_reduce(like.new_tensor(float(error is not None)))
+        failed = dist_.all_reduce_sum(like.new_tensor(float(error is not None)))
         if error is not None:
             raise error
         if bool(failed > 0):
@@ -163,7 +165,7 @@ def read_raw(path: Path, like: Tensor) -> dict[str, Any] | None:
             box = ("ok", read_checkpoint(path) if path.is_file() else None)
         except (ValueError, FileNotFoundError, OSError) as err:
             box = ("error", err)
-    kind, value = dist_.broadcast_object(box, like)
+    kind, value = dist_.broadcast_object(box)
     if kind == "error":
         raise value
     return value

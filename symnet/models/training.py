@@ -29,12 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from symnet import _distributed
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._progress import progress as _progress
 from symnet._rng import RNG, int_seed
 from symnet._threads import threads as _threads
 from symnet.mechanics import SingularMassMatrixError
-from symnet.models import _distributed
 from symnet.models._data import TARGETS, Dataset, Sampler, prepare
 from symnet.models._ddp import Runner, read_raw
 from symnet.models._options import (

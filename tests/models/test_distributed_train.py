@@ -19,7 +19,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import symnet.models as sm
-from symnet.models import _distributed
+from symnet import _distributed
 
 STEPS, HALF, BATCH = 120, 60, 15  # 64 samples / 15: shards 8 + 7, last batch 2 + 2
 # HALF ends an epoch (5 steps each): the checkpoint there continues like an uninterrupted run
@@ -189,10 +189,11 @@ def test_batch_smaller_than_world_is_refused(runs):
         assert "2 processes" in out["batch_error"]
 
 
-def test_shard_bounds_partition_like_tensor_split():
+def test_shards_partition_like_tensor_split():
     for n in (1, 4, 7, 64):
         for world in (1, 2, 3, 5):
-            bounds = [_distributed.shard_bounds(n, r, world) for r in range(world)]
+            parts = [_distributed.shard(n, r, world) for r in range(world)]
+            bounds = [(p.start, p.stop) for p in parts]
             sizes = [len(c) for c in torch.arange(n).tensor_split(world)]
             assert [b - a for a, b in bounds] == sizes
             assert bounds[0][0] == 0 and bounds[-1][1] == n

@@ -8,15 +8,6 @@ import torch
 from symnet.models import HNN, train
 
 
-@pytest.fixture
-def two_threads():
-    """torch at 2 threads (the suite runs at 1), restored after the test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 def _sampler(seen, fail=False):
     """Fresh mass-spring samples ``H = (q^2 + p^2) / 2``; records the thread count."""
 
