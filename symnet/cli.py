@@ -17,6 +17,12 @@ Exit codes
     A single line naming the reason goes to stderr, with no traceback
     (``--traceback`` shows it).
 
+Several processes
+-----------------
+``symnet check ... --nproc N`` runs the check on N processes, launched with
+torchrun (:mod:`symnet._launch`); under torchrun, only rank 0 prints (the
+report, or the one-line error) and every rank exits with the same code.
+
 Modules named on the command line (``symnet check MODULE:OBJECT``) are
 imported with the current directory searched *after* the installed packages,
 so that a file there never shadows one. Run as ``python -m symnet.cli``, the
@@ -28,7 +34,7 @@ Examples
 .. code-block:: console
 
     $ symnet demo
-    $ python -m symnet.cli --help
+    $ python -m symnet --help
 """
 
 from __future__ import annotations
@@ -186,6 +192,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unabbreviated(parser: argparse.ArgumentParser, argv: list[str], command: str) -> list[str]:
+    """``argv`` as ``parser`` read it, with abbreviated long options written in full.
+
+    The options before the subcommand are the program's (flags only), those
+    after it the subcommand's.
+    """
+    from symnet._launch import expand_abbreviations
+
+    def options(p: argparse.ArgumentParser) -> list[str]:
+        return [s for action in p._actions for s in action.option_strings]
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    at = next(i for i, item in enumerate(argv) if not item.startswith("-"))
+    return [
+        *expand_abbreviations(argv[:at], options(parser)),
+        argv[at],
+        *expand_abbreviations(argv[at + 1 :], options(sub.choices[command])),
+    ]
+
+
 def _one_line(exc: BaseException) -> str:
     """Render an exception as a single line of text."""
     text = " ".join(str(exc).split())
@@ -194,9 +220,17 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _rank() -> int:
+    """The rank of this process under torchrun (0 otherwise): only rank 0 prints errors."""
+    from symnet._launch import launch_rank
+
+    return launch_rank()
+
+
 def _fail(message: str, prog: str = "symnet") -> int:
-    """Print ``message`` as one line on stderr and return the usage exit code."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
+    """Print ``message`` as one line on stderr (rank 0 only) and return the usage exit code."""
+    if _rank() == 0:
+        print(f"{prog}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -213,8 +247,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit code: 0 on success, 1 when a command finds a problem, 2 for
-        bad input (reported as one line on stderr, without a traceback).
+        bad input (reported as one line on stderr, without a traceback). A
+        worker started by ``--nproc`` returns 0 and hands the code to the
+        launching process (:func:`symnet._launch.launch_exit_code`).
     """
+    from symnet._launch import launch_exit_code
+
+    return launch_exit_code(_main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    """:func:`main` before the exit code is handed to a launcher."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -222,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{_one_line(exc)} (see '{exc.prog} --help')", exc.prog)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    # the arguments, for a command that runs itself again (--nproc)
+    args.argv = _unabbreviated(parser, argv, args.command_name)
 
     try:
         return args.command.handler(args)
@@ -230,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _fail(_one_line(exc))
     except KeyboardInterrupt:
-        print("symnet: interrupted", file=sys.stderr)
+        if _rank() == 0:
+            print("symnet: interrupted", file=sys.stderr)
         return 130
 
 

@@ -95,8 +95,12 @@ def clone_tree(x: Any) -> Any:
     return x
 
 
-def check_loss(loss: Any, step: int | None = None) -> Tensor:
-    """The loss as a 0-dim tensor; a clear error when ``loss_fn`` did not return a finite scalar."""
+def check_loss(loss: Any, step: int | None = None, *, finite: bool = True) -> Tensor:
+    """The loss as a 0-dim tensor; a clear error when ``loss_fn`` did not return a finite scalar.
+
+    ``finite=False`` skips the finiteness test (a host synchronisation), for a
+    caller that tests it together with other ranks.
+    """
     if not isinstance(loss, Tensor):
         raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
     if loss.numel() != 1:
@@ -106,7 +110,7 @@ def check_loss(loss: Any, step: int | None = None) -> Tensor:
         )
     if not torch.is_floating_point(loss):
         raise TypeError(f"loss_fn must return a floating-point scalar, got dtype {loss.dtype}")
-    if not bool(torch.isfinite(loss.detach()).all()):
+    if finite and not bool(torch.isfinite(loss.detach()).all()):
         kind = "NaN" if bool(torch.isnan(loss.detach()).any()) else "inf"
         where = "" if step is None else f" at step {step} (did the training diverge?)"
         raise ValueError(f"loss_fn returned {kind}{where}; expected a finite scalar")

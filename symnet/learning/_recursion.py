@@ -137,10 +137,10 @@ def predict_linear(s0: Tensor, m0: Tensor, hypers: list[Hyper], buffers: list[bo
     Tensor
         Shape ``(steps + 1, n)``.
     """
-    s, m = s0.double(), m0.double()
+    s, m = s0.double(), m0.double().to(s0.device)
     out = [s]
     for h, has in zip(hypers, buffers, strict=True):
-        c_theta, c_buf = coefficients(h, has)
+        c_theta, c_buf = coefficients(h, has)  # Python numbers in 0-d CPU tensors: any device
         s_new = c_theta[0] * s + c_theta[1] * m
         if c_buf is not None:
             m = c_buf[0] * s + c_buf[1] * m
@@ -176,22 +176,23 @@ def predict_quad(
     Tensor
         Shape ``(steps + 1, n)``.
     """
-    Q, P, R = q0.double(), p0.double(), r0.double()
-    e_buf = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    Q, P, R = q0.double(), p0.double().to(q0.device), r0.double().to(q0.device)
+    e_buf = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64, device=Q.device)
     out = [Q]
     for h, has, G, C in zip(hypers, buffers, grads, cross, strict=True):
         zero = torch.zeros_like(Q)
         M = torch.stack(
             [
                 torch.stack([Q, P, zero], -1),
-                torch.stack([P, R, C.double()], -1),
-                torch.stack([zero, C.double(), G.double()], -1),
+                torch.stack([P, R, C.to(Q)], -1),
+                torch.stack([zero, C.to(Q), G.to(Q)], -1),
             ],
             -2,
         )
         c_theta, c_buf = coefficients(h, has)
-        if c_buf is None:
-            c_buf = e_buf  # momentum 0: the buffer (if any) is left as it was
+        c_theta = c_theta.to(Q.device)
+        # momentum 0: the buffer (if any) is left as it was
+        c_buf = e_buf if c_buf is None else c_buf.to(Q.device)
         Q, P, R = _form(c_theta, M, c_theta), _form(c_theta, M, c_buf), _form(c_buf, M, c_buf)
         out.append(Q)
     return torch.stack(out)

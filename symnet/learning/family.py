@@ -276,5 +276,6 @@ class SymmetryFamily:
         """``|xi|`` of every unit's generator, float64, shape ``(n_units,)``."""
         if not self.quadratic:
             sizes = sum(p.view(params[p.param]).shape[1] for p in self.parts)
-            return torch.full((self.n_units,), math.sqrt(sizes), dtype=torch.float64)
+            device = params[self.parts[0].param].device
+            return torch.full((self.n_units,), math.sqrt(sizes), dtype=torch.float64, device=device)
         return self.magnitudes(params).sqrt()

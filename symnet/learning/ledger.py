@@ -44,56 +44,12 @@ from torch import Tensor, nn
 
 from symnet.learning._functional import check_model
 from symnet.learning._options import flag, real
+from symnet.learning._parallel import unwrap
 from symnet.learning._recursion import Hyper, optimizer_kind, predict_linear, predict_quad
-from symnet.learning.family import SymmetryFamily
+from symnet.learning._track import Track, group_symmetries
 from symnet.learning.report import LearningReport, LedgerRow, default_rtol
-from symnet.learning.symmetry import ParameterSymmetry
 
 __all__ = ["ChargeLedger"]
-
-
-class _Track:
-    """The ledger of one family (the units of it that were passed)."""
-
-    def __init__(self, family: SymmetryFamily, units: list[int]) -> None:
-        self.family = family
-        self.units = torch.tensor(units, dtype=torch.long)
-        self.exact = all(family.members[u].exact for u in units)
-        self.signs = family.signs
-        self.all_units = units == list(range(len(family)))
-        self.observed: list[Tensor] = []
-        self.magnitude: list[Tensor] = []
-        self.residual: list[Tensor] = []
-        self.hypers: list[Hyper] = []
-        self.buffers: list[bool] = []
-        self.grads: list[Tensor] = []
-        self.cross: list[Tensor] = []
-        self.reason: str | None = None
-        self.start: dict[str, Tensor] = {}
-
-    def pick(self, values: Tensor) -> Tensor:
-        """``values`` of all units (last axis) -> those tracked, on the CPU."""
-        values = values.detach().cpu()
-        return values if self.all_units else values[..., self.units]
-
-
-def _group_symmetries(symmetries: Iterable[Any]) -> list[_Track]:
-    units: dict[int, tuple[SymmetryFamily, list[int]]] = {}
-    for s in symmetries:
-        if isinstance(s, SymmetryFamily):
-            pairs = [(s, j) for j in range(len(s))]
-        elif isinstance(s, ParameterSymmetry):
-            pairs = [(s.family, s.unit)]
-        else:
-            raise TypeError(
-                "symmetries must be ParameterSymmetry or SymmetryFamily objects (e.g. the "
-                f"result of find_symmetries), got {type(s).__name__}"
-            )
-        for fam, j in pairs:
-            entry = units.setdefault(id(fam), (fam, []))
-            if j not in entry[1]:
-                entry[1].append(j)
-    return [_Track(fam, sorted(js)) for fam, js in units.values()]
 
 
 class ChargeLedger:
@@ -102,7 +58,11 @@ class ChargeLedger:
     Parameters
     ----------
     model : nn.Module
-        The module being trained (the ledger reads its parameters by name).
+        The module being trained (the ledger reads its parameters by name),
+        or that module wrapped in ``DistributedDataParallel`` or
+        ``DataParallel``: the ledger reads the wrapped module's parameters,
+        by the names the symmetries use (without the wrapper's ``module.``
+        prefix).
     symmetries : iterable of ParameterSymmetry or SymmetryFamily
         E.g. the result of :func:`~symnet.learning.find_symmetries`.
     optimizer : torch.optim.Optimizer
@@ -116,6 +76,20 @@ class ChargeLedger:
     TypeError, ValueError
         Not a module or optimizer; a symmetry names a parameter the model
         lacks or with another shape.
+
+    Notes
+    -----
+    Under ``DistributedDataParallel`` the gradients are averaged over the
+    ranks during ``backward()``; the ledger reads them in a step pre-hook,
+    after that average, so every rank sees the synchronised gradients and,
+    after ``optimizer.step()``, the synchronised parameters: every rank's
+    ledger and report are the same. Create the ledger after wrapping the
+    model (DDP copies rank 0's parameters to the others when it wraps), and
+    step only after a synchronising backward (not inside ``no_sync()``).
+
+    The recorded values stay on the parameters' device, with no host
+    synchronisation per step; :meth:`charges`, :meth:`predictions` and
+    :meth:`report` move them to the CPU once, when they are called.
     """
 
     def __init__(
@@ -131,9 +105,10 @@ class ChargeLedger:
         self.kind = optimizer_kind(optimizer)
         self.optimizer = optimizer
         self.optimizer_name = type(optimizer).__name__
+        self.tracks = group_symmetries(symmetries)
+        model = unwrap(model, (n for tr in self.tracks for n in tr.family.shapes))
         self.model = model
         self._all = dict(model.named_parameters())
-        self.tracks = _group_symmetries(symmetries)
         for tr in self.tracks:
             for name, shape in tr.family.shapes.items():
                 if name not in self._all:
@@ -146,30 +121,33 @@ class ChargeLedger:
                         f"{tr.family.name!r} expects {name} of shape {shape}, the model's "
                         f"has {tuple(self._all[name].shape)}"
                     )
-        self.dtype = next(iter(self._all.values())).dtype
+        first = next(iter(self._all.values()))
+        self.dtype, self.device = first.dtype, first.device
         self._group = {id(p): g for g in optimizer.param_groups for p in g["params"]}
         self.steps = 0
-        self._steps_with_gradient = 0
+        # a count on the device: read once, by report()
+        self._steps_with_gradient = torch.zeros((), dtype=torch.int64, device=self.device)
         self._pending: dict[int, dict[str, Any]] | None = None
         for tr in self.tracks:
+            tr.to(self.device)
             self._start(tr)
         self._handles = [optimizer.register_step_pre_hook(self._before_step)]
         if auto_record:
             self._handles.append(optimizer.register_step_post_hook(lambda *_: self.record()))
 
     # ------------------------------------------------------------------ recording
-    def _buffers(self, tr: _Track) -> dict[str, Tensor | None]:
+    def _buffers(self, tr: Track) -> dict[str, Tensor | None]:
         state = self.optimizer.state
         return {n: state.get(self._all[n], {}).get("momentum_buffer") for n in tr.family._params}
 
-    def _start(self, tr: _Track) -> None:
+    def _start(self, tr: Track) -> None:
         fam = tr.family
         tr.observed.append(tr.pick(fam.charges(self._all)))
         tr.magnitude.append(tr.pick(fam.magnitudes(self._all)))
         outside = [n for n in fam._params if id(self._all[n]) not in self._group]
         if outside:
             tr.reason = f"{', '.join(outside)} not stepped by the optimizer"
-        zeros = torch.zeros(len(tr.units), dtype=torch.float64)
+        zeros = torch.zeros(len(tr.units), dtype=torch.float64, device=self.device)
         tr.start = {"P": zeros, "R": zeros, "m": zeros}
         bufs = self._buffers(tr)
         if all(b is not None for b in bufs.values()):
@@ -186,11 +164,13 @@ class ChargeLedger:
                 "ChargeLedger: optimizer.step() was called twice without ledger.record() in "
                 "between; call record() once after every step (or use auto_record=True)"
             )
-        sq = sum(
-            float((p.grad.double() ** 2).sum()) for p in self._all.values() if p.grad is not None
-        )
-        gnorm = math.sqrt(sq)
-        self._steps_with_gradient += int(gnorm > 0)
+        # |g| over all parameters, on the device (no host synchronisation per step);
+        # under DDP p.grad is already the average over the ranks (reduced in backward)
+        sq = [(p.grad.double() ** 2).sum().to(self.device) for p in self._all.values()
+              if p.grad is not None]  # fmt: skip
+        zero = torch.zeros((), dtype=torch.float64, device=self.device)
+        gnorm = torch.stack(sq).sum().sqrt() if sq else zero
+        self._steps_with_gradient += (gnorm > 0).to(torch.int64)
         pending: dict[int, dict[str, Any]] = {}
         cache: dict[int, Hyper] = {}
 
@@ -205,7 +185,8 @@ class ChargeLedger:
             if any(g is None for g in grads.values()):
                 none = [n for n, g in grads.items() if g is None]
                 tr.reason = tr.reason or f"no gradient for {', '.join(none)} at step {self.steps}"
-                pending[i] = {"residual": torch.full((len(tr.units),), math.nan)}
+                nan = torch.full((len(tr.units),), math.nan, dtype=torch.float64)
+                pending[i] = {"residual": nan.to(self.device)}
                 continue
             entry: dict[str, Any] = {}
             maps: list[Any] = [self._all, grads]
@@ -226,7 +207,7 @@ class ChargeLedger:
             X = fam._stacked(*maps)  # rows: theta_k, g_k and (if any) b_{k-1}
             if fam.quadratic:
                 # <g, S theta>, |theta|^2, <g, S g>, <b, S g> in one product
-                W = torch.cat([X[:2] * tr.signs.to(X), X[:1]])
+                W = torch.cat([X[:2] * tr.signs, X[:1]])
                 rows, cols = ([1, 0, 1, 2], [0, 2, 1, 1]) if len(X) > 2 else ([1, 0, 1], [0, 2, 1])
                 out = tr.pick((X[rows] * W[cols]).sum(-1))
                 dot, xi = out[0], out[1].sqrt()
@@ -257,7 +238,7 @@ class ChargeLedger:
             theta = tr.family._stacked(self._all)[0]
             if tr.family.quadratic:
                 sq = theta * theta
-                both = torch.stack([(sq * tr.signs.to(sq)).sum(-1), sq.sum(-1)])
+                both = torch.stack([(sq * tr.signs).sum(-1), sq.sum(-1)])
             else:
                 both = torch.stack([theta.sum(-1), theta.abs().sum(-1)])
             charge, size = tr.pick(both)
@@ -292,25 +273,26 @@ class ChargeLedger:
 
     # ------------------------------------------------------------------ report
     def charges(self) -> dict[str, Tensor]:
-        """Observed charges per family: shape ``(steps + 1, units)``, float64."""
-        return {tr.family.name: torch.stack(tr.observed) for tr in self.tracks}
+        """Observed charges per family: shape ``(steps + 1, units)``, float64, on the CPU."""
+        return {tr.family.name: tr.host()["observed"] for tr in self.tracks}
 
     def predictions(self) -> dict[str, Tensor | None]:
-        """Predicted charges per family, shape ``(steps + 1, units)``; None without a recursion."""
-        out: dict[str, Tensor | None] = {}
-        for tr in self.tracks:
-            if self.kind != "sgd" or tr.reason is not None:
-                out[tr.family.name] = None
-            elif tr.family.quadratic:
-                s = tr.start
-                out[tr.family.name] = predict_quad(
-                    tr.observed[0], s["P"], s["R"], tr.hypers, tr.buffers, tr.grads, tr.cross
-                )
-            else:
-                out[tr.family.name] = predict_linear(
-                    tr.observed[0], tr.start["m"], tr.hypers, tr.buffers
-                )
-        return out
+        """Predicted charges per family, shape ``(steps + 1, units)``, on the CPU.
+
+        None for a family without a recursion.
+        """
+        return {tr.family.name: self._predict(tr, tr.host()) for tr in self.tracks}
+
+    def _predict(self, tr: Track, h: dict[str, Tensor]) -> Tensor | None:
+        """The open-loop prediction from ``tr``'s recorded values ``h`` (on the CPU)."""
+        if self.kind != "sgd" or tr.reason is not None:
+            return None
+        q0 = h["observed"][0]
+        if not tr.family.quadratic:
+            return predict_linear(q0, h["m"], tr.hypers, tr.buffers)
+        grads = list(h["grads"]) if tr.grads else []
+        cross = list(h["cross"]) if tr.cross else []
+        return predict_quad(q0, h["P"], h["R"], tr.hypers, tr.buffers, grads, cross)
 
     def report(self, *, rtol: float | None = None) -> LearningReport:
         """Compare the charges with the recursions; see :class:`LearningReport`.
@@ -329,17 +311,20 @@ class ChargeLedger:
         gradient-free part of the recursion trivially and nothing was tested.
         """
         rtol = default_rtol(self.dtype) if rtol is None else real(rtol, "rtol", nonnegative=True)
-        observed, predicted = self.charges(), self.predictions()
+        with_gradient = int(self._steps_with_gradient)
+        observed: dict[str, Tensor] = {}
+        predicted: dict[str, Tensor | None] = {}
         rows = []
         for tr in self.tracks:
-            name = tr.family.name
-            obs, pred = observed[name], predicted[name]
-            scale = torch.stack(tr.magnitude).max(0).values.clamp_min(1e-300)
+            name, h = tr.family.name, tr.host()
+            obs = observed[name] = h["observed"]
+            pred = predicted[name] = self._predict(tr, h)
+            scale = h["magnitude"].max(0).values.clamp_min(1e-300)
             drift = float(((obs - obs[0]).abs() / scale).max())
-            res = torch.stack(tr.residual) if tr.residual else torch.zeros(1)
+            res = h.get("residual", torch.zeros(1, dtype=torch.float64))
             residual = float(res.nan_to_num(0.0).max()) if bool(res.isfinite().any()) else None
             error = None if pred is None else float(((obs - pred).abs() / scale).max())
-            verdict, reason = self._verdict(tr, error, residual, rtol)
+            verdict, reason = self._verdict(tr, error, residual, rtol, with_gradient)
             rows.append(
                 LedgerRow(
                     name, tr.family.kind, tr.family.charge_formula, len(tr.units), drift, error,
@@ -361,11 +346,11 @@ class ChargeLedger:
         )
 
     def _verdict(
-        self, tr: _Track, error: float | None, residual: float | None, rtol: float
+        self, tr: Track, error: float | None, residual: float | None, rtol: float, grads: int
     ) -> tuple[str, str]:
         if self.steps == 0:
             return "no prediction", "no optimizer step was recorded: nothing was tested"
-        if self._steps_with_gradient == 0:
+        if grads == 0:
             return "no prediction", (
                 f"the loss's gradient was zero at every one of the {self.steps} steps (a loss "
                 "computed under torch.no_grad() or on detached outputs?): the charges follow "

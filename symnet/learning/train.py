@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from symnet import _distributed as dist_
 from symnet._util import cast_callable, copy_module
 from symnet.learning._functional import (
     LossProbe,
@@ -29,12 +30,18 @@ from symnet.learning._functional import (
     split_batch,
 )
 from symnet.learning._options import flag, float_dtype, integer, real
+from symnet.learning._parallel import is_ddp, shard_batch, unwrap, wrap
 from symnet.learning._recursion import optimizer_kind
 from symnet.learning.find import DEFAULT_TOL, find_symmetries
 from symnet.learning.ledger import ChargeLedger
 from symnet.learning.report import LearningReport
 
 __all__ = ["check_training"]
+
+#: Steps between two reads of the losses' finiteness in one process (a host
+#: synchronisation on a GPU); the distributed loop reads it at every step, with
+#: the one collective that tells every rank of a failure on another.
+CHECK_EVERY = 64
 
 
 class _Batches:
@@ -121,6 +128,7 @@ def check_training(
     dtype: torch.dtype | None = None,
     rtol: float | None = None,
     tol: float = DEFAULT_TOL,
+    distributed: bool = True,
 ) -> LearningReport:
     """Train for ``steps`` optimizer steps and compare every charge with its recursion.
 
@@ -128,7 +136,9 @@ def check_training(
     ----------
     model : nn.Module
         The model. With ``copy=True`` (default) a deep copy cast to ``dtype``
-        is trained and ``model`` is not modified.
+        is trained and ``model`` is not modified. A model wrapped in
+        ``DistributedDataParallel`` or ``DataParallel`` is read through its
+        ``.module`` (the symmetries name the wrapped model's parameters).
     loss_fn : callable
         ``loss_fn(outputs, targets)`` returning a scalar tensor.
     batches : iterable, callable or pair
@@ -154,6 +164,11 @@ def check_training(
         1e-4 in float32).
     tol : float
         Lie-derivative tolerance of :func:`find_symmetries`.
+    distributed : bool
+        Under an initialised ``torch.distributed`` group of several processes
+        (``torchrun``): True (default) trains under ``DistributedDataParallel``
+        with every batch split across the ranks (see Notes); False runs the
+        whole check on every rank by itself, without collectives.
 
     Returns
     -------
@@ -169,6 +184,29 @@ def check_training(
         ``torch.no_grad()`` or on detached outputs, checked against finite
         differences of the loss on the first batch), ``steps < 1``, a bad
         option.
+
+    Notes
+    -----
+    Distributed runs: every rank passes the same batches (the global ones);
+    each rank keeps its contiguous slice of every batch
+    (:func:`symnet._distributed.shard`; every tensor of a batch is split
+    along its first axis, which must be at least as long as the number of
+    processes) and weights its mean loss by ``n_local / n * world``, so that
+    the gradient DDP averages in ``backward()`` is the gradient of the global
+    batch's mean loss. ``loss_fn`` must therefore be a mean over samples (the
+    default reduction of torch's losses) for the run to reproduce the
+    single-process one (to round-off, in float64); layers that mix samples
+    (BatchNorm in training mode) see their rank's slice. The conservation
+    laws hold either way: the averaged gradient of symmetric losses is still
+    orthogonal to every generator. The charges are those of the synchronised
+    parameters, and every rank returns the same report. A failure on one rank
+    (an exception, a non-finite loss) is raised on every rank (one collective
+    per step, which also carries the loss's finiteness check). In one process
+    nothing is read back from the device per step: the losses' finiteness is
+    read once per ``CHECK_EVERY = 64`` steps, and the ledger's records at the
+    end.
+    ``symmetries=None`` runs :func:`find_symmetries` on every rank, on the
+    whole first batch.
 
     Examples
     --------
@@ -194,6 +232,12 @@ def check_training(
     if rtol is not None:
         rtol = real(rtol, "rtol", nonnegative=True)
     tol = real(tol, "tol", positive=True)
+    distributed = flag(distributed, "distributed") and dist_.active()
+    names: list[str] = []
+    if symmetries is not None:
+        symmetries = list(symmetries)  # read twice: a generator would be spent
+        names = [n for s in symmetries for n in getattr(getattr(s, "family", s), "shapes", {})]
+    wrapper, model = model, unwrap(model, names)
     own = next(model.parameters()).dtype
     if copy:
         dtype = torch.float64 if dtype is None else dtype
@@ -218,26 +262,120 @@ def check_training(
         probe.loss(probe.params)
         probe.check_gradient()
     device = next(run_model.parameters()).device
-    ledger = ChargeLedger(run_model, symmetries, run_opt, auto_record=True)
+    forward: nn.Module = run_model
+    if distributed:
+        # the user's own DDP wrapper when it trains the user's model in place
+        forward = wrapper if not copy and is_ddp(wrapper) else wrap(run_model, device)
+    ledger = ChargeLedger(forward, symmetries, run_opt, auto_record=True)
+    finite = _FiniteLosses()
     try:
         for k in range(steps):
             batch = first if k == 0 else source.get(k)
+            weight = 1.0
+            if distributed:
+                batch, weight = shard_batch(batch)
             args, kwargs, targets = split_batch(cast_tree(batch, dtype, device))
             run_opt.zero_grad()
-            try:
-                loss = check_loss(run_loss(run_model(*args, **kwargs), targets), step=k)
-            except RuntimeError as exc:
-                err = explain_dtype_error(exc, dtype, "model(inputs) or loss_fn")
-                if err is None:
-                    raise
-                raise err from None
-            if not loss.requires_grad:
-                raise ValueError(
-                    f"loss_fn(model(inputs), targets) has no gradient at step {k} (no "
-                    "grad_fn): was it computed under torch.no_grad() or on detached outputs?"
-                )
-            loss.backward()
+            if distributed:
+                loss = _distributed_loss(forward, run_loss, args, kwargs, targets, k, dtype)
+            else:
+                loss = _loss(forward, run_loss, args, kwargs, targets, k, dtype, finite=False)
+                finite.add(loss)
+            (loss * weight if weight != 1.0 else loss).backward()
             run_opt.step()
+        finite.check()
     finally:
         ledger.close()
     return ledger.report(rtol=rtol)
+
+
+class _FiniteLosses:
+    """The losses' finiteness, read back once per :data:`CHECK_EVERY` steps, not per step."""
+
+    def __init__(self) -> None:
+        self.codes: list[Tensor] = []
+        self.done = 0
+
+    def add(self, loss: Tensor) -> None:
+        """Record one step's loss (0: finite, 1: inf, 2: NaN) on its device."""
+        d = loss.detach()
+        self.codes.append(torch.where(d.isnan(), 2, torch.where(d.isinf(), 1, 0)))
+        if len(self.codes) == CHECK_EVERY:
+            self.check()
+
+    def check(self) -> None:
+        """ValueError naming the first step whose loss was not finite (one host read)."""
+        if not self.codes:
+            return
+        codes = torch.stack(self.codes).cpu()
+        start, self.done, self.codes = self.done, self.done + len(codes), []
+        bad = codes.nonzero()
+        if len(bad):
+            k = int(bad[0, 0])
+            kind = "NaN" if int(codes[k]) == 2 else "inf"
+            raise ValueError(
+                f"loss_fn returned {kind} at step {start + k} (did the training diverge?); "
+                "expected a finite scalar"
+            )
+
+
+def _loss(
+    model: nn.Module,
+    loss_fn: Any,
+    args: tuple,
+    kwargs: dict,
+    targets: Any,
+    k: int,
+    dtype: Any,
+    finite: bool = True,
+) -> Tensor:
+    """``loss_fn(model(*args, **kwargs), targets)``, checked: a (finite) scalar with a gradient."""
+    try:
+        loss = check_loss(loss_fn(model(*args, **kwargs), targets), step=k, finite=finite)
+    except RuntimeError as exc:
+        err = explain_dtype_error(exc, dtype, "model(inputs) or loss_fn")
+        if err is None:
+            raise
+        raise err from None
+    if not loss.requires_grad:
+        raise ValueError(
+            f"loss_fn(model(inputs), targets) has no gradient at step {k} (no "
+            "grad_fn): was it computed under torch.no_grad() or on detached outputs?"
+        )
+    return loss
+
+
+def _distributed_loss(
+    model: nn.Module, loss_fn: Any, args: tuple, kwargs: dict, targets: Any, k: int, dtype: Any
+) -> Tensor:
+    """:func:`_loss` on this rank's slice; a failure on any rank raises on every rank.
+
+    One all-reduce per step carries both an error flag (an exception here,
+    e.g. a shape error) and the finiteness of every rank's loss, so that no
+    rank raises alone and leaves the others waiting in ``backward()``.
+    """
+    error: BaseException | None = None
+    loss: Tensor | None = None
+    try:
+        loss = _loss(model, loss_fn, args, kwargs, targets, k, dtype, finite=False)
+    except Exception as exc:  # noqa: BLE001 - raised below, after telling the others
+        error = exc
+    like = torch.zeros((), dtype=torch.float64, device=next(model.parameters()).device)
+    bad = like if loss is None else (~torch.isfinite(loss.detach())).to(like)
+    flags = dist_.all_reduce_sum(torch.stack([like + float(error is not None), bad]))
+    failed, nonfinite = (bool(f > 0) for f in flags.cpu())
+    if error is not None:
+        raise error
+    if failed:
+        raise RuntimeError(
+            f"check_training failed on another rank at step {k} (its own error says why); "
+            "this rank stops with it"
+        )
+    if nonfinite:
+        raise ValueError(
+            f"loss_fn returned a non-finite value at step {k} on "
+            f"{'this' if bool(bad) else 'another'} rank (did the training diverge?); expected "
+            "a finite scalar"
+        )
+    assert loss is not None
+    return loss

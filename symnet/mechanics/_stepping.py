@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from symnet.mechanics import _compile_cache as cache
+from symnet.mechanics._deferred import Deferred, lookup
 from symnet.mechanics._errors import ConvergenceError, SingularMassMatrixError
 from symnet.mechanics.compiled import can_trace_now, compiled_copy
 from symnet.mechanics.field import Traceable, VectorField
@@ -80,18 +81,26 @@ class Recorder:
         self.xs.append(x)
         self.ys.append(y)
 
+    def truncate(self, k: int) -> None:
+        """Keep the states ``0 .. k - 1`` only."""
+        del self.xs[k:], self.ys[k:]
+        self.checked = min(self.checked, k)
+
     def stacked(self) -> tuple[Tensor, Tensor]:
         return torch.stack(self.xs), torch.stack(self.ys)
 
-    def block_finite(self) -> bool:
-        """Whether every state recorded since the last call is finite."""
+    def block_finite(self) -> Tensor | None:
+        """Whether every state recorded since the last call is finite.
+
+        A 0-d bool tensor (no synchronisation); None when there is none.
+        """
         lo, hi = self.checked, len(self.xs)
         self.checked = hi
         if hi <= lo:
-            return True
+            return None
         xs = torch.stack([s.detach() for s in self.xs[lo:hi]])
         ys = torch.stack([s.detach() for s in self.ys[lo:hi]])
-        return bool(torch.isfinite(xs).all() & torch.isfinite(ys).all())
+        return torch.isfinite(xs).all() & torch.isfinite(ys).all()
 
 
 class AutoRule:
@@ -311,13 +320,34 @@ def run_fixed(
     rec = Recorder(q0, v0)
     grid = times.unbind(0)
     stepping = field  # the field compiled, once a method without compilable_step compiles
+    deferred = Deferred()
 
     def one_step(n: int, x: Tensor, y: Tensor, memo: Any) -> tuple[Tensor, Tensor, Any]:
-        """Step ``n + 1`` through ``stepping`` (eager, or with the field compiled)."""
+        """Step ``n + 1`` through ``stepping`` (eager, or with the field compiled), checked."""
         try:
             return integrator.step(stepping, x, y, grid[n], dt, memo)
         except (SingularMassMatrixError, ConvergenceError) as err:
             raise with_step(err, n + 1, float(times[n + 1, 0])) from err
+
+    def deferred_step(n: int, x: Tensor, y: Tensor, memo: Any) -> tuple[Tensor, Tensor, Any]:
+        """Step ``n + 1`` with the evaluations' flags deferred (:mod:`._deferred`)."""
+        try:
+            with deferred.step(n + 1):
+                return integrator.step(stepping, x, y, grid[n], dt, memo)
+        except Exception as err:
+            # NaN from a flagged evaluation may have failed the step (an implicit
+            # solve): the first flagged step raises its own error first
+            rerun(deferred.first_bad())
+            if isinstance(err, (SingularMassMatrixError, ConvergenceError)):
+                raise with_step(err, n + 1, float(times[n + 1, 0])) from err
+            raise
+
+    def rerun(k: int | None) -> tuple[Tensor, Tensor, Any] | None:
+        """Drop the states from step ``k`` on and run step ``k`` again, checked (it raises)."""
+        if k is None:
+            return None
+        rec.truncate(k)
+        return one_step(k - 1, rec.xs[-1], rec.ys[-1], None)
 
     if mode == "auto":
         rule = AutoRule() if rule is None else rule
@@ -335,7 +365,7 @@ def run_fixed(
                 if engine.failed:
                     memo, engine, mode = engine.cache, None, False
                 continue
-            x, y, memo = one_step(n, x, y, memo)
+            x, y, memo = deferred_step(n, x, y, memo)
             n += 1
             rec.append(x, y)
             if not mode or n >= steps:
@@ -364,12 +394,35 @@ def run_fixed(
                     engine = None
             else:
                 stepping = compiled_copy(field)
+        # one synchronisation per block: the deferred flags and the NaN/inf check
+        flagged, found = deferred.take()
+        k, block_finite = _read_block(flagged, found, rec)
+        if k is not None:  # step k would have raised: it does now (or, if not, goes on from it)
+            x, y, memo = rerun(k)
+            rec.append(x, y)
+            n = k
+            continue
         if progress is not None and n < steps:
             progress(n, steps)
-        if not rec.block_finite():
+        if not block_finite:
             finite = False
             break
     return rec, finite
+
+
+def _read_block(flagged: list[int], found: Tensor | None, rec: Recorder) -> tuple[int | None, bool]:
+    """``(first flagged step or None, whether the block is finite)``, read together.
+
+    A flagged step's rerun drops the states from it on (and their NaN/inf
+    check, :meth:`Recorder.truncate`).
+    """
+    finite = rec.block_finite()
+    if found is None:
+        return None, True if finite is None else bool(finite)
+    if finite is None:
+        return lookup(flagged, int(found)), True
+    position, ok = torch.stack([found, finite.to(found.dtype)]).tolist()
+    return lookup(flagged, position), bool(ok)
 
 
 def _is_compiled(

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from symnet.mechanics import _deferred
 from symnet.mechanics._errors import SingularMassMatrixError
 
 __all__ = ["STRUCTURES", "MassLayout", "Parts", "default_max_condition", "checked_solve"]
@@ -244,6 +245,10 @@ def checked_solve(
 
     Matrices with NaN/inf entries are not reported here: their solution is set
     to NaN so that a rollout can name the step where the state went bad.
+    Inside a rollout's deferred step (:mod:`symnet.mechanics._deferred`) the
+    check reads nothing from the device: the rows that would raise get NaN
+    and their flag is noted; the rollout runs the first flagged step again
+    without deferral, which raises here.
 
     Raises
     ------
@@ -253,6 +258,10 @@ def checked_solve(
         ``M`` and ``p`` vanish at every state: ``L`` does not depend on ``qdot``.
     """
     limit = default_max_condition(blocks.dtype) if max_condition is None else float(max_condition)
+    if _deferred.deferring():
+        finite, _, bad = layout.flags(blocks, limit)
+        _deferred.note(bad)
+        return layout.solve(blocks, rhs, finite & ~bad)
     Bd = blocks.detach()
     if bool(torch.isfinite(Bd).all()):  # the common case, with fewer operations
         lam = (Bd[..., 0, 0] if layout.d == 1 else torch.linalg.eigvalsh(Bd)).abs().flatten(1)

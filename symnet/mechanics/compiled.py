@@ -48,6 +48,7 @@ import torch
 from torch import Tensor
 
 from symnet.mechanics import _compile_cache as cache
+from symnet.mechanics import _deferred
 from symnet.mechanics._compile_cache import CompileWarning
 from symnet.mechanics.field import VectorField, as_time, as_vector_field
 
@@ -132,7 +133,12 @@ class CompiledFunction:
             out = self._eager(x, y, t)  # an error of the evaluation itself is raised here
             art.fail(err, self.what)
             return out
-        if bad is not None and bool(bad.any()):
+        if bad is None:
+            return out
+        if _deferred.deferring():  # NaN where bad: the rollout reruns the step eagerly
+            _deferred.note(bad)
+            return out
+        if bool(bad.any()):
             return self._eager(x, y, t)  # raises SingularMassMatrixError as the eager field
         return out
 

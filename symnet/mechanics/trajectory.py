@@ -6,6 +6,16 @@ plus a handful of tensor operations per step: the time grid is computed once,
 stage times are skipped for fields that ignore time, states are collected and
 stacked once at the end, and the NaN/inf check runs on blocks of 64 steps.
 
+Host synchronisation: the fixed-step loop reads nothing from the device per
+step. The NaN/inf check and the field's own checks (the conditioning of a
+Lagrangian field's mass matrix, deferred: :mod:`symnet.mechanics._deferred`)
+are read together once per block of 64 steps, and the first flagged step is
+run again, checked, to raise the error it would have raised. Two methods
+decide on the host by nature: "implicit_midpoint" reads one number per
+fixed-point iteration (when to stop) and "dopri5" makes torchdiffeq's
+accept/reject and step-size decisions (about a dozen reads per internal
+step, none added by symnet).
+
 Compiled rollouts: ``compile=True`` runs the steps through ``torch.compile``
 (whole steps of the explicit fixed-step methods, the field alone for
 "implicit_midpoint" and "dopri5"), ``compile="auto"`` (the default) does so
@@ -36,6 +46,7 @@ from torch import Tensor
 
 from symnet._util import check_tensor, format_shape
 from symnet._validate import integer, real
+from symnet.mechanics._deferred import Deferred
 from symnet.mechanics._errors import NonFiniteStateError
 from symnet.mechanics._stepping import CHECK_EVERY, AutoRule, run_fixed
 from symnet.mechanics.compiled import CompiledFunction, can_trace_now, compiled_copy
@@ -201,8 +212,9 @@ def rollout(
     -----
     The graph is recorded when grad mode is on and the states require grad
     (see the module docstring). A NaN/inf state is detected within 64 steps
-    of its appearance and reported at its exact step; compiled or not, the
-    same errors are raised at the same step.
+    of its appearance and reported at its exact step, and so is a singular
+    mass matrix (its flags are read once per 64 steps, not per step);
+    compiled or not, the same errors are raised at the same step.
 
     Examples
     --------
@@ -249,7 +261,7 @@ def rollout(
         field.check_splittable(q0, v0, t_start, integrator.name)
 
     if integrator.adaptive:
-        xs, ys = _run_adaptive(integrator, field, q0, v0, t_start, dt, steps, compile, progress)
+        xs, ys = _run_deferred(integrator, field, q0, v0, t_start, dt, steps, compile, progress)
         bad = _first_nonfinite(xs, ys)
     else:
         rec, finite = run_fixed(field, integrator, q0, v0, times, dt, steps, compile, progress)
@@ -275,6 +287,37 @@ def rollout(
 
 def _is_auto(mode: Any) -> bool:
     return isinstance(mode, str) and mode == "auto"
+
+
+def _run_deferred(
+    integrator: Integrator,
+    field: VectorField,
+    q0: Tensor,
+    v0: Tensor,
+    t0: Tensor,
+    dt: float,
+    steps: int,
+    mode: bool | str,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`_run_adaptive` with the field's checks deferred to the end.
+
+    The evaluations read no error flags from the device
+    (:mod:`symnet.mechanics._deferred`); when one was flagged, the whole
+    solve runs again with the checks on, which raises the error of an
+    undeferred run (a rare path: twice the cost, only on the way to an error).
+    """
+    deferred = Deferred()
+    try:
+        with deferred.step(0):
+            out = _run_adaptive(integrator, field, q0, v0, t0, dt, steps, mode, progress)
+    except Exception:
+        if deferred.first_bad() is not None:
+            _run_adaptive(integrator, field, q0, v0, t0, dt, steps, False, None)
+        raise
+    if deferred.first_bad() is not None:
+        return _run_adaptive(integrator, field, q0, v0, t0, dt, steps, False, None)
+    return out
 
 
 def _run_adaptive(

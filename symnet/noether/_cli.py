@@ -15,6 +15,14 @@ installed one.
 ``--threads N`` (default 1) sets torch's thread count for the run and restores
 it afterwards; ``--compile {auto,on,off}`` is the rollouts' ``compile``.
 
+``--nproc N`` runs the check on N local processes: the command re-launches
+itself under torchrun (:mod:`symnet._launch`). Inside a torchrun launch, the
+command joins the default process group (gloo), the checker shards the
+initial states across the ranks, and rank 0 alone prints the report, writes
+the files and shows the progress bar; every rank exits with the same code.
+An error on any rank is raised on all of them
+(:func:`symnet._distributed.run_everywhere`) and printed once, by rank 0.
+
 Exit codes: 0 when every symmetry is conserved, 1 when one is broken or
 inconclusive, 2 for bad input (raised here as ``ValueError`` or ``TypeError``
 and reported by :func:`symnet.cli.main` as one line on stderr). Output paths
@@ -33,6 +41,8 @@ from typing import Any
 
 import torch
 
+from symnet._launch import nproc_argument
+
 __all__ = ["COMPILE", "EPILOG", "configure", "run"]
 
 #: The end of ``symnet check --help``: exit codes and how MODULE is found.
@@ -49,6 +59,16 @@ MODULE is imported by name; the current directory is searched after the
 installed packages, so a file there cannot shadow one (matplotlib.py, ...).
 --json and --plot write exactly the file named (missing folders are created);
 the plot's format follows its extension (png, pdf, svg, ...; none: PNG).
+
+several processes (torch.distributed):
+  --nproc N re-runs the command under torchrun on this machine, as
+    python -m torch.distributed.run --standalone --nproc-per-node N -m symnet check ...
+  Each process checks its share of the --batch trajectories with --threads
+  threads (default 1); the report is the single-process one (to round-off),
+  printed once. On a cluster, launch it yourself (one torchrun per node):
+    torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d \\
+        --rdzv-endpoint HOST:29500 -m symnet check MODULE:OBJECT -s NAME ...
+  symnet check detects the torchrun environment and joins its process group.
 """
 
 
@@ -109,6 +129,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="torch threads during the check (default 1, the fastest for symnet's small "
         "tensors; the setting is restored afterwards)",
+    )
+    parser.add_argument(
+        "--nproc",
+        type=nproc_argument,
+        default=1,
+        metavar="N",
+        help="run on N local processes, launched with torchrun (default 1; see below)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -257,18 +284,78 @@ COMPILE = {"auto": "auto", "on": True, "off": False}
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the check with ``--threads`` threads; exit 0 when every symmetry is conserved, else 1."""
+    """Run the check with ``--threads`` threads; exit 0 when every symmetry is conserved, else 1.
+
+    With ``--nproc N > 1`` outside a torchrun launch, the command runs again
+    under torchrun on N processes (its exit code is returned); inside a
+    launch, this process joins the default process group for the check.
+    """
+    from symnet import _launch
     from symnet._threads import threads
 
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
-    with threads(args.threads):
+    nproc = getattr(args, "nproc", 1)
+    if _launch.launched():
+        if nproc != 1:
+            raise ValueError(
+                f"--nproc {nproc}: this process already runs under torchrun "
+                f"(WORLD_SIZE={os.environ.get('WORLD_SIZE')}); leave --nproc out and set the "
+                "processes with torchrun's --nproc-per-node"
+            )
+    elif nproc > 1:
+        argv = getattr(args, "argv", None)
+        return _launch.relaunch(sys.argv[1:] if argv is None else argv, nproc, args.threads)
+    with _launch.process_group(), threads(args.threads):
         return _check(args)
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Check on every rank; rank 0 alone prints and writes (one process: rank 0)."""
+    from symnet import _distributed
     from symnet.mechanics import ConvergenceError
     from symnet.noether.checker import check
+
+    # each phase raises on every rank when it fails on one (none waits in a collective)
+    L, symmetries, q0, v0, masses, field = _distributed.run_everywhere(lambda: _prepare(args))
+    try:
+        report = check(
+            L,
+            symmetries,
+            q0,
+            v0,
+            dt=args.dt,
+            steps=args.steps,
+            method=args.method,
+            t0=args.t0,
+            rng=args.seed,
+            progress=not args.no_progress,
+            masses=masses,
+            field=field,
+            compile=COMPILE[args.compile],
+        )
+    except ConvergenceError as exc:  # a run that cannot go on, like a NaN state: exit 2
+        raise ValueError(str(exc)) from exc
+    writer = _distributed.rank() == 0
+    _distributed.run_everywhere(lambda: _emit(args, report) if writer else None)
+    return 0 if report.all_conserved else 1
+
+
+def _emit(args: argparse.Namespace, report: Any) -> None:
+    """Print the report and write the files that were asked for."""
+    print(report)
+    if args.json is not None:
+        _write("--json", args.json, report.to_json)
+    if args.plot is not None:
+        _write("--plot", args.plot, report.plot)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Any, list[Any], Any, Any, Any, Any]:
+    """The check's inputs from the arguments: ``(L, symmetries, q0, v0, masses, field)``.
+
+    Output paths are checked by rank 0 only, the one that writes them.
+    """
+    from symnet import _distributed
     from symnet.systems import System
 
     if args.batch < 1:
@@ -282,7 +369,8 @@ def _check(args: argparse.Namespace) -> int:
             "--masses applies to a boost given by name (-s boost, -s boost_x), and none was "
             f"requested (--symmetry {' '.join(args.symmetry)})"
         )
-    _outputs(args)
+    if _distributed.rank() == 0:
+        _outputs(args)
     obj = _load(args.target)
     if isinstance(obj, type) and issubclass(obj, System):
         try:
@@ -315,27 +403,4 @@ def _check(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--batch {args.batch} is too large: its initial states do not fit in memory"
         ) from exc
-    try:
-        report = check(
-            L,
-            symmetries,
-            q0,
-            v0,
-            dt=args.dt,
-            steps=args.steps,
-            method=args.method,
-            t0=args.t0,
-            rng=args.seed,
-            progress=not args.no_progress,
-            masses=masses,
-            field=field,
-            compile=COMPILE[args.compile],
-        )
-    except ConvergenceError as exc:  # a run that cannot go on, like a NaN state: exit 2
-        raise ValueError(str(exc)) from exc
-    print(report)
-    if args.json is not None:
-        _write("--json", args.json, report.to_json)
-    if args.plot is not None:
-        _write("--plot", args.plot, report.plot)
-    return 0 if report.all_conserved else 1
+    return L, symmetries, q0, v0, masses, field

@@ -181,7 +181,7 @@ def _perturbed_dv(fn: Callable, q: Tensor, v: Tensor, t: Tensor, name: str) -> T
     try:
         return gradients(fn, out[0], out[1], t[:n].detach(), name).dv
     except (ValueError, TypeError):  # not evaluable near the states: do not refuse on this
-        return torch.ones(1)
+        return torch.ones(1, device=q.device)
 
 
 def check_no_mutation(

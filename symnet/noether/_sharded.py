@@ -41,7 +41,7 @@ def pack(m: Measurements, names: Sequence[str]) -> Tensor:
 def unpack(rows: Tensor, names: Sequence[str], steps: int) -> Measurements:
     """The inverse of :func:`pack`."""
     T = steps + 1
-    m = Measurements(names, steps, rows.shape[0])
+    m = Measurements(names, steps, rows.shape[0], rows.device)
     m.growth = rows[:, 0].clone()
     m.times = rows[:, 1 : 1 + T].T.clone()
     at = 1 + T

@@ -147,7 +147,7 @@ def check_charges(
         raise ValueError(f"distributed must be True or False, got {distributed!r}")
     q, p = states(q0, p0, ("q0", "p0"), torch.float64)
     H = cast_callable(H, torch.float64)
-    t0 = torch.zeros(q.shape[0], dtype=q.dtype)
+    t0 = torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)
     gradients(H, q, p, t0, "H")  # shape and finiteness of H, with errors naming it
     check_autodiff(H, q, p, t0, name="H", arg_names=("q", "p"))
     verify_charges(H, charges, q, p, t0, name="H")

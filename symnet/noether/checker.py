@@ -208,7 +208,7 @@ def _run(
     steps = setup.run.steps
     chunk = chunk_and_memory(setup.chunk_size, B, steps, q[0].numel(), len(counted.generators))
     f64 = cast_callable(fn, torch.float64)
-    t_init = torch.full((B,), setup.run.t0, dtype=torch.float64)
+    t_init = torch.full((B,), setup.run.t0, dtype=torch.float64, device=q.device)
     # a user's field runs in the ambient grad mode (it may use torch.autograd); everything
     # else keeps no graph (the torch.func transforms inside ignore no_grad)
     field_grad = field is not None and torch.is_grad_enabled()

@@ -140,7 +140,7 @@ def check_discrete(
     B = q.shape[0]
     chunk = B if chunk_size is None else max(1, min(B, chunk_size))
     kq, kv = _kinds(group)
-    t = torch.full((B,), float(t0), dtype=q.dtype)
+    t = torch.full((B,), float(t0), dtype=q.dtype, device=q.device)
     base = f(q, v, t)
     scale = base.abs().max()
     named = list(group.discrete_generators(S))
@@ -154,21 +154,22 @@ def check_discrete(
     run = {"dt": dt, "steps": steps, "method": method, "t0": t0, "compile": compile}
     run["bar"] = counted
     floor = max(1e-3 * float(torch.maximum(q.abs().max(), v.abs().max())), 1e-300)
-    state_scale = torch.zeros((), dtype=q.dtype)
-    worst = torch.zeros((), dtype=q.dtype)
-    growth = 1.0
+    state_scale = torch.zeros((), dtype=q.dtype, device=q.device)
+    worst = torch.zeros((), dtype=q.dtype, device=q.device)
+    growth_t = torch.ones((), dtype=q.dtype, device=q.device)
     for start in range(0, B, chunk):
         sl = slice(start, min(B, start + chunk))
         qc, vc = q[sl].clone(), v[sl].clone()
         traj = chunk_rollout(field, qc, vc, start, **run)
         size = state_size(traj.q, traj.v)
-        growth = max(growth, float((size.amax(0) / size[0].clamp_min(floor)).max()))
+        growth_t = torch.fmax(growth_t, (size.amax(0) / size[0].clamp_min(floor)).max())  # as max()
         state_scale = torch.maximum(state_scale, size.max())
         for _, g in named[: len(named) - n_samples + 1]:
             moved = chunk_rollout(field, group.act(g, qc, kq), group.act(g, vc, kv), start, **run)
             for x_moved, x, kind in ((moved.q, traj.q, kq), (moved.v, traj.v, kv)):
                 worst = torch.maximum(worst, (x_moved - _image(g, group, x, kind)).abs().max())
-    flow = (worst / state_scale.clamp_min(1e-300)).item()
+    # read once, after every chunk: the flow error and the growth
+    flow, growth = torch.stack([worst / state_scale.clamp_min(1e-300), growth_t]).tolist()
 
     fixed = _fixed_state_error(field, group, named, q, v, kq, kv, chunk, run)
     if counted is not None:  # a fixed-state run stopped early: the bar ends where it should
@@ -219,8 +220,8 @@ def _fixed_state_error(
     _, g = named[0]
     qs = 0.5 * (q + group.act(g, q, kq))
     vs = 0.5 * (v + group.act(g, v, kv))
-    scale = torch.zeros((), dtype=q.dtype)
-    worst = torch.zeros((), dtype=q.dtype)
+    scale = torch.zeros((), dtype=q.dtype, device=q.device)
+    worst = torch.zeros((), dtype=q.dtype, device=q.device)
     for start in range(0, q.shape[0], chunk):
         sl = slice(start, start + chunk)
         try:

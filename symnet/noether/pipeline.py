@@ -228,15 +228,20 @@ class Measurements:
         Divergence growth factor per trajectory, shape ``(B,)``.
     times : Tensor
         Shape ``(steps + 1, B)``.
+
+    All on ``device`` (the device of the states: nothing is copied to the
+    host until the report reads its worst values, a few reads in all).
     """
 
-    def __init__(self, names: Sequence[str], steps: int, B: int) -> None:
-        f64 = torch.float64
-        self.charges = {n: torch.empty(steps + 1, B, dtype=f64) for n in names}
+    def __init__(
+        self, names: Sequence[str], steps: int, B: int, device: torch.device | str | None = None
+    ) -> None:
+        like = {"dtype": torch.float64, "device": device}
+        self.charges = {n: torch.empty(steps + 1, B, **like) for n in names}
         keys = ("drift", "drift_half", "balance", "invariance")
-        self.per = {n: {k: torch.empty(B, dtype=f64) for k in keys} for n in names}
-        self.growth = torch.ones(B, dtype=f64)
-        self.times = torch.empty(steps + 1, B, dtype=f64)
+        self.per = {n: {k: torch.empty(B, **like) for k in keys} for n in names}
+        self.growth = torch.ones(B, **like)
+        self.times = torch.empty(steps + 1, B, **like)
 
     def add(
         self,
@@ -267,17 +272,16 @@ class Measurements:
         return self.per[name][key].max().item()
 
     def evidence(self, name: str, finite: float | None, order: int) -> Evidence:
-        """What was measured for item ``name``, reduced over the batch."""
-        growth = self.growth.max().item() if len(self.growth) else 1.0
-        return Evidence(
-            self.reduce(name, "invariance"),
-            finite,
-            self.reduce(name, "drift"),
-            self.reduce(name, "drift_half"),
-            self.reduce(name, "balance"),
-            order,
-            growth,
-        )
+        """What was measured for item ``name``, reduced over the batch (one host read)."""
+        per = self.per[name]
+        keys = ("invariance", "drift", "drift_half", "balance")
+        worst = torch.stack([per[k].max() for k in keys])
+        if len(self.growth):
+            worst = torch.cat([worst, self.growth.max()[None]])
+        values = worst.tolist()
+        invariance, drift_, drift_half, balance = values[:4]
+        growth = values[4] if len(values) > 4 else 1.0
+        return Evidence(invariance, finite, drift_, drift_half, balance, order, growth)
 
 
 # ---------------------------------------------------------------- 4. rollouts
@@ -368,8 +372,9 @@ def measure_along_trajectories(
     """
     B = q.shape[0]
     if not names:
-        m = Measurements(names, run.steps, B)
-        grid = run.t0 + run.dt * torch.arange(run.steps + 1, dtype=torch.float64)[:, None]
+        m = Measurements(names, run.steps, B, q.device)
+        steps = torch.arange(run.steps + 1, dtype=torch.float64, device=q.device)
+        grid = run.t0 + run.dt * steps[:, None]
         m.times = grid.expand(run.steps + 1, B)
         return m
     floor = max(1e-3 * float(torch.maximum(q.abs().max(), v.abs().max())), 1e-300)
@@ -402,7 +407,7 @@ def measure_part(
     of ``part.stop - part.start`` trajectories.
     """
     B, offset = part.stop, part.start
-    m = Measurements(names, run.steps, B - offset)
+    m = Measurements(names, run.steps, B - offset, q.device)
     for start in range(offset, B, chunk):
         sl = slice(start, min(B, start + chunk))
         qc, vc = q[sl].clone(), v[sl].clone()

@@ -33,6 +33,8 @@ __all__ = ["Dopri5", "MAX_NUM_STEPS"]
 
 #: Default bound on the internal steps between two grid points (``max_num_steps``).
 MAX_NUM_STEPS = 1000
+#: Evaluations per read of the solver's time for progress (the stages of one dopri5 step).
+TICK_EVERY = 6
 
 
 @final
@@ -193,15 +195,23 @@ class Dopri5(Integrator):
 
 
 class _Ticks:
-    """Calls ``progress(done, steps)`` when the solver's time passes a new grid point."""
+    """Calls ``progress(done, steps)`` when the solver's time passes a new grid point.
+
+    The time is read from the device at every :data:`TICK_EVERY`-th evaluation
+    only (about once per internal step, never once per stage).
+    """
 
     def __init__(self, progress: Callable[[int, int], None], dt: float, steps: int) -> None:
         self.progress = progress
         self.dt = dt
         self.steps = steps
         self.done = 0
+        self.calls = 0
 
     def __call__(self, s: Tensor) -> None:
+        self.calls += 1
+        if self.calls % TICK_EVERY:
+            return
         ratio = float(s.detach()) / self.dt
         done = min(int(math.floor(ratio)), self.steps) if math.isfinite(ratio) else 0
         if done > self.done:

@@ -20,6 +20,8 @@ the newest iterate (from the last change and the measured contraction rate),
 relative to the size of the state and of the predicted midpoint, is at most
 ``tol``; after ``max_iter`` iterations without that a
 :class:`~symnet.mechanics.ConvergenceError` is raised (a rollout adds the step).
+That decision is made on the host: each iteration reads one number from the
+device (the change, together with the size of the state on the first).
 
 References
 ----------
@@ -43,9 +45,23 @@ from symnet.mechanics.methods._base import Integrator
 __all__ = ["ImplicitMidpoint"]
 
 
-def _inf_norm(x: Tensor) -> float:
-    """Largest absolute entry, as a float (no graph is recorded)."""
-    return float(torch.linalg.vector_norm(x.detach() if x.requires_grad else x, ord=math.inf))
+def _inf_norm(*xs: Tensor) -> Tensor:
+    """Largest absolute entry of the tensors, a 0-d tensor on their device (no graph)."""
+    norms = [torch.linalg.vector_norm(x.detach(), ord=math.inf) for x in xs]
+    return norms[0] if len(norms) == 1 else torch.stack(norms).amax()
+
+
+def _read(change: Tensor, size: Tensor | float) -> tuple[float, float]:
+    """``(change / size, size)`` as floats: one host read per iteration.
+
+    ``size`` is a tensor on the first iteration (read with the first change);
+    a float after. A non-finite size makes the change NaN.
+    """
+    if isinstance(size, Tensor):
+        both = torch.stack([change, size]).tolist()  # one synchronisation
+        size = (both[1] if both[1] > 0 else 1.0) if math.isfinite(both[1]) else math.nan
+        return both[0] / size, size
+    return float(change) / size, size
 
 
 @final
@@ -108,15 +124,16 @@ class ImplicitMidpoint(Integrator):
         """Iterate on the midpoint velocity ``V = v + dt/2 a(q + dt/2 V, V)`` only."""
         h2 = 0.5 * dt
         a, history = _predict(cache, lambda: field.kick(q, v, t))
+        a0 = a
         V = v.add(a, alpha=h2)
-        size = _size(q, v, V)
-        if size is None:
-            return q.add(v, alpha=dt), v.add(a, alpha=dt), None  # the rollout names the step
+        size: Tensor | float = _inf_norm(q, v, V)  # read with the first change
         change = previous = math.inf
         for _ in range(self.options["max_iter"]):
             a = field.kick(q.add(V, alpha=h2), V, t_mid)
             V_new = v.add(a, alpha=h2)
-            change, previous = _inf_norm(V_new - V) / size, change
+            (change, size), previous = _read(_inf_norm(V_new - V), size), change
+            if math.isnan(size):  # the state or the prediction is NaN/inf
+                return q.add(v, alpha=dt), v.add(a0, alpha=dt), None  # the rollout names the step
             V = V_new
             if _converged(change, previous, tol):
                 # q1 - q = dt (v + v1) / 2 holds exactly
@@ -141,15 +158,14 @@ class ImplicitMidpoint(Integrator):
         h2 = 0.5 * dt
         (px, py), history = _predict(cache, lambda: field.derivative(x, y, t))
         mx, my = x.add(px, alpha=h2), y.add(py, alpha=h2)
-        size = _size(x, y, mx, my)
-        if size is None:
-            return x.add(px, alpha=dt), y.add(py, alpha=dt), None  # the rollout names the step
+        size: Tensor | float = _inf_norm(x, y, mx, my)  # read with the first change
         change = previous = math.inf
         for _ in range(self.options["max_iter"]):
             fx, fy = field.derivative(mx, my, t_mid)
             nx, ny = x.add(fx, alpha=h2), y.add(fy, alpha=h2)
-            delta = max(_inf_norm(nx - mx), _inf_norm(ny - my))
-            change, previous = delta / size, change
+            (change, size), previous = _read(_inf_norm(nx - mx, ny - my), size), change
+            if math.isnan(size):  # the state or the prediction is NaN/inf
+                return x.add(px, alpha=dt), y.add(py, alpha=dt), None  # the rollout names the step
             mx, my = nx, ny
             if _converged(change, previous, tol):
                 return x.add(fx, alpha=dt), y.add(fy, alpha=dt), ((fx, fy), *history)
@@ -212,11 +228,3 @@ def _converged(change: float, previous: float, tol: float) -> bool:
         theta = change / previous
         return theta / (1.0 - theta) * change <= tol
     return False
-
-
-def _size(*parts: Tensor) -> float | None:
-    """Largest entry of the state and of the predicted midpoint; None if non-finite."""
-    size = _inf_norm(torch.stack(parts))
-    if not math.isfinite(size):
-        return None
-    return size if size > 0 else 1.0

@@ -70,7 +70,8 @@ class LieAlgebra:
     def is_abelian(self) -> bool:
         """Whether all brackets vanish."""
         n = self.dimension
-        big = self.structure_constants.abs().amax(dim=-1) > _ZERO if n else torch.zeros(0)
+        C = self.structure_constants
+        big = C.abs().amax(dim=-1) > _ZERO if n else C.new_zeros(0, dtype=torch.bool)
         return not bool(big.any()) and self.closes
 
     def lines(self) -> list[str]:
@@ -144,13 +145,13 @@ def vector_field_algebra(gens: Sequence[Generator], q: Tensor) -> LieAlgebra:
     n = len(gens)
     if n == 0:
         return LieAlgebra([], q.new_zeros(0, 0, 0), q.new_zeros(0, 0))
-    t = torch.zeros(q.shape[0], dtype=q.dtype)
+    t = q.new_zeros(q.shape[0])
     vals = [g.xi(q, t).reshape(-1) for g in gens]
     weight = max(float(torch.stack(vals).norm()) if vals else 1.0, 1.0)
-    taus = [torch.tensor([g.tau * weight], dtype=q.dtype) for g in gens]
+    taus = [q.new_full((1,), g.tau * weight) for g in gens]
     basis = torch.stack([torch.cat([v, tv]) for v, tv in zip(vals, taus, strict=True)], dim=1)
-    C = torch.zeros(n, n, n, dtype=q.dtype)
-    R = torch.zeros(n, n, dtype=q.dtype)
+    C = q.new_zeros(n, n, n)
+    R = q.new_zeros(n, n)
     for i in range(n):
         for j in range(i + 1, n):
             Xi, Xj = vals[i].reshape(q.shape), vals[j].reshape(q.shape)
@@ -186,10 +187,10 @@ def poisson_algebra(
         values.append(val)
         grads.append(pull(torch.ones_like(val)))
     B = q.shape[0]
-    basis = torch.stack([*values, torch.ones(B, dtype=q.dtype)], dim=1)
-    C = torch.zeros(n, n, n, dtype=q.dtype)
-    K = torch.zeros(n, n, dtype=q.dtype)
-    R = torch.zeros(n, n, dtype=q.dtype)
+    basis = torch.stack([*values, q.new_ones(B)], dim=1)
+    C = q.new_zeros(n, n, n)
+    K = q.new_zeros(n, n)
+    R = q.new_zeros(n, n)
     for i in range(n):
         for j in range(i + 1, n):
             a = (grads[i][0] * grads[j][1]).reshape(B, -1).sum(1)

@@ -100,7 +100,7 @@ def _point_charges(
     coef = torch.linalg.lstsq(Av, vecs, driver="gelsd").solution  # (na, j)
     d = shape[-1]
     ell = float(q.reshape(q.shape[0], -1, d).pow(2).sum(-1).mean().sqrt()) or 1.0
-    s = torch.tensor([1.0] * (d * d) + [ell] * d, dtype=q.dtype)
+    s = torch.tensor([1.0] * (d * d) + [ell] * d, dtype=q.dtype, device=q.device)
     layout = Layout(shape, 0, False, True)
     unit = coef.T / s
     unit = unit / unit.norm(dim=1, keepdim=True)

@@ -22,11 +22,11 @@ from torch import Tensor
 
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable, with_time
-from symnet.noether._quantities import gradients
 from symnet.noether.discovery.algebra import poisson_algebra
 from symnet.noether.discovery.charge_naming import name_charges
 from symnet.noether.discovery.inputs import (
     ALGEBRA_STATES,
+    check_distributed,
     check_dtype,
     check_options,
     states,
@@ -35,6 +35,7 @@ from symnet.noether.discovery.inputs import (
 from symnet.noether.discovery.linalg import noise_level, spectrum
 from symnet.noether.discovery.phase_space import bracket_terms, build_basis
 from symnet.noether.discovery.result import ChargeDiscovery
+from symnet.noether.discovery.sharding import part_gradients, sharded_rows
 from symnet.noether.discovery.verify import verify_charges
 
 __all__ = ["discover_hamiltonian"]
@@ -59,6 +60,7 @@ def discover_hamiltonian(
     max_relative: float = 1e-3,
     min_gap: float = 10.0,
     dtype: torch.dtype = torch.float64,
+    distributed: bool = True,
 ) -> ChargeDiscovery:
     """Find conserved charges ``Q(q, p)`` of ``H``: the nullspace of ``c -> {sum c_k f_k, H}``.
 
@@ -84,6 +86,13 @@ def discover_hamiltonian(
         on the sampled region (Kepler with ``"cubic"`` and ``"radial"`` on
         its near-circular sample orbits: a relative singular value of about
         1.3e-2, the next 8e-2), which must not pass as approximate charges.
+    distributed : bool
+        When a ``torch.distributed`` process group of several processes is
+        initialised, every rank evaluates the gradients of ``H`` and the
+        candidate brackets at its own share of the states and the rows are
+        gathered in batch order: every rank returns the single-process
+        result (all ranks must call with the same arguments and states).
+        False: each rank does the whole batch on its own.
 
     Returns
     -------
@@ -97,7 +106,9 @@ def discover_hamiltonian(
     ------
     ValueError
         Bad shapes, NaN/inf states or times, unknown family names, too few
-        states, an option out of range or not finite.
+        states, an option out of range or not finite, ``distributed`` not
+        True or False. Under a process group, an error on one rank is raised
+        on every rank.
     GradientMismatchError
         (a ``ValueError``) the autodiff gradient of ``H`` or of a custom
         candidate misses part of its dependence on ``q`` or ``p``, or finite
@@ -121,9 +132,10 @@ def discover_hamiltonian(
         raise TypeError(f"H must be callable, got {type(H).__name__}")
     check_options(threshold, max_relative, min_gap)
     dtype = check_dtype(dtype)
+    distributed = check_distributed(distributed)
     q, p = states(q, p, ("q", "p"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
-    tt = times(t, B, dtype)
+    tt = times(t, B, dtype, q.device)
     items = [candidates] if isinstance(candidates, str) or callable(candidates) else candidates
     if not isinstance(items, Sequence) or not items:
         raise ValueError(f"candidates must name at least one family, got {candidates!r}")
@@ -136,19 +148,29 @@ def discover_hamiltonian(
         )
     Hc = cast_callable(H, dtype)
     Ht = with_time(Hc, 2)
-    grads = gradients(Hc, q, p, tt, "H")
-    F, a, b = bracket_terms(basis.fn, q, p, grads.dq, grads.dv)
-    F, a, b = F.detach(), a.detach(), b.detach()
-    check_autodiff(Hc, q, p, tt, name="H", arg_names=("q", "p"))
-    for k, item in enumerate(items):
-        if not isinstance(item, str):
-            label, f = _custom_item(item, k)
-            check_autodiff(f, q, p, tt, name=f"candidate {label!r}", arg_names=("q", "p"))
+
+    def work(part: slice) -> tuple[Tensor, ...]:
+        qp, pp, tp = q[part], p[part], tt[part]
+        if qp.shape[0]:  # a rank without states does not call H on an empty batch
+            grads = part_gradients(Hc, qp, pp, tp, "H", part.start)
+            F, a, b = bracket_terms(basis.fn, qp, pp, grads.dq, grads.dv)
+            F, a, b, dq, dp = F.detach(), a.detach(), b.detach(), grads.dq, grads.dv
+        else:
+            F = a = b = q.new_zeros(0, K)
+            dq, dp = q.new_zeros(q[:0].shape), p.new_zeros(p[:0].shape)
+        check_autodiff(Hc, q, p, tt, name="H", arg_names=("q", "p"))  # on the first states
+        for k, item in enumerate(items):
+            if not isinstance(item, str):
+                label, f = _custom_item(item, k)
+                check_autodiff(f, q, p, tt, name=f"candidate {label!r}", arg_names=("q", "p"))
+        return F, a - b, a.abs() + b.abs(), dq.detach(), dp.detach()
+
+    F, M0, T0, dHdq, dHdp = sharded_rows(work, B, distributed)
     if not bool(torch.isfinite(F).all()):
         raise ValueError("candidate functions are not finite at some sample states (q = 0?)")
     rms = F.pow(2).mean(0).sqrt()
     s = torch.where(rms > 0, 1.0 / rms.clamp_min(1e-300), 0.0)
-    M, T, Fs = (a - b) * s, (a.abs() + b.abs()) * s, F * s
+    M, T, Fs = M0 * s, T0 * s, F * s
     r = T.norm(dim=1)
     keep = r > 0
     if int(keep.sum()) < K:
@@ -161,7 +183,7 @@ def discover_hamiltonian(
     spec = spectrum(Mn @ W, threshold=threshold, max_relative=max_relative, min_gap=min_gap)
 
     def h0(q_: Tensor, p_: Tensor) -> Tensor:
-        return Ht(q_, p_, torch.zeros(q_.shape[0], dtype=q_.dtype))
+        return Ht(q_, p_, q_.new_zeros(q_.shape[0]))
 
     charges = name_charges(
         spec=spec,
@@ -174,7 +196,7 @@ def discover_hamiltonian(
         H=h0,
         Mw=Mn @ W,
         noise=noise_level(spec.gap),
-        grads=(grads.dq[keep], grads.dv[keep]),
+        grads=(dHdq[keep], dHdp[keep]),
     )
     verify_charges(Hc, charges, q, p, tt, name="H")
     sub = slice(0, ALGEBRA_STATES)

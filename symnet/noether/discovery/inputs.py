@@ -24,6 +24,7 @@ __all__ = [
     "times",
     "check_options",
     "check_dtype",
+    "check_distributed",
     "flag",
     "integer",
     "real",
@@ -60,10 +61,10 @@ def states(q: Any, v: Any, names: tuple[str, str], dtype: torch.dtype) -> tuple[
     return q.detach().to(dtype).clone(), v.detach().to(dtype).clone()
 
 
-def times(t: Any, B: int, dtype: torch.dtype) -> Tensor:
-    """The sample times, shape ``(B,)``: finite real numbers (not bools)."""
+def times(t: Any, B: int, dtype: torch.dtype, device: torch.device | None = None) -> Tensor:
+    """The sample times, shape ``(B,)`` on ``device``: finite real numbers (not bools)."""
     if t is None:
-        return torch.zeros(B, dtype=dtype)
+        return torch.zeros(B, dtype=dtype, device=device)
     if isinstance(t, Tensor):
         if t.dtype == torch.bool or torch.is_complex(t):
             raise TypeError(f"t must hold real numbers, got a tensor of dtype {t.dtype}")
@@ -74,7 +75,7 @@ def times(t: Any, B: int, dtype: torch.dtype) -> Tensor:
         )
     elif isinstance(t, np.ndarray) and t.dtype.kind not in "iuf":
         raise TypeError(f"t must hold real numbers, got an array of dtype {t.dtype}")
-    t = torch.as_tensor(t, dtype=dtype)
+    t = torch.as_tensor(t, dtype=dtype, device=device)
     if t.dim() == 0:
         check_tensor(t, "t")
         return t.expand(B).clone()
@@ -82,6 +83,15 @@ def times(t: Any, B: int, dtype: torch.dtype) -> Tensor:
         raise ValueError(f"t must be a scalar or have shape ({B},), got {format_shape(t.shape)}")
     check_tensor(t, "t")
     return t.clone()
+
+
+def check_distributed(distributed: Any) -> bool:
+    """``distributed`` if it is True or False (a ValueError naming it otherwise)."""
+    if distributed is True or distributed is False:
+        return distributed
+    raise ValueError(
+        f"distributed must be True or False, got {distributed!r} ({type(distributed).__name__})"
+    )
 
 
 def check_options(threshold: Any, max_relative: Any, min_gap: Any) -> None:

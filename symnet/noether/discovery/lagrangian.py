@@ -39,11 +39,12 @@ from torch import Tensor
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable
 from symnet.groups import Generator
-from symnet.noether._quantities import gradients, lagrangian_charge_values
+from symnet.noether._quantities import StateGradients, lagrangian_charge_values
 from symnet.noether.discovery.algebra import vector_field_algebra
 from symnet.noether.discovery.candidates import Layout, affine_columns, field_matrix
 from symnet.noether.discovery.inputs import (
     ALGEBRA_STATES,
+    check_distributed,
     check_dtype,
     check_options,
     flag,
@@ -54,6 +55,7 @@ from symnet.noether.discovery.inputs import (
 from symnet.noether.discovery.linalg import noise_level, rref, spectrum
 from symnet.noether.discovery.naming import name_rows
 from symnet.noether.discovery.result import SymmetryDiscovery
+from symnet.noether.discovery.sharding import part_gradients, sharded_rows
 from symnet.noether.discovery.verify import verify_generators
 
 __all__ = ["discover"]
@@ -131,7 +133,7 @@ def _parse_lagrangian_candidates(candidates: Any) -> tuple[bool, list[Generator]
 def _probe_fields(customs: list[Generator], q: Tensor, v: Tensor, t: Tensor) -> None:
     """The autodiff probe on custom candidates: ``xi`` (and ``F``), projected to scalars."""
     gen = torch.Generator().manual_seed(1)
-    w = torch.randn(q.shape[1:], generator=gen, dtype=q.dtype)
+    w = torch.randn(q.shape[1:], generator=gen, dtype=q.dtype).to(q.device)
     for g in customs:
 
         def field(a: Tensor, b: Tensor, s: Tensor, g: Generator = g) -> Tensor:
@@ -147,6 +149,43 @@ def _probe_fields(customs: list[Generator], q: Tensor, v: Tensor, t: Tensor) -> 
             check_autodiff(boundary, q, v, t, name=name, arg_names=("q", "qdot"))
 
 
+def _rows(
+    grads: StateGradients | None,
+    layout: Layout,
+    customs: list[Generator],
+    q: Tensor,
+    v: Tensor,
+    t: Tensor,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Unscaled rows of the states ``q``, ``v`` (shape ``(b, *S)``; ``b`` may be 0).
+
+    ``grads`` are ``L``'s gradients there (None when ``b = 0``). Returns ``M``
+    and ``T`` (the Lie derivative along each unit candidate and the sum of the
+    absolute values of its terms), shape ``(b, m)``, and the prolonged fields
+    of the candidates, shape ``(b, 2 n + 2, m)`` with ``n = prod(S)``.
+    """
+    b, m = q.shape[0], layout.size
+    if grads is None:
+        n = math.prod(q.shape[1:])
+        return q.new_zeros(0, m), q.new_zeros(0, m), q.new_zeros(0, 2 * n + 2, m)
+    cols, terms = [], []
+    for gen in customs:
+        cv = lagrangian_charge_values(grads, gen, q, v, t)
+        cols.append(cv.rate[:, None])
+        terms.append(cv.rate_scale[:, None])
+    if layout.time:
+        cols.append(grads.dt[:, None])
+        terms.append(grads.dt.abs()[:, None])
+    if layout.affine:
+        q3, v3 = q.reshape(b, -1, layout.d), v.reshape(b, -1, layout.d)
+        g3, p3 = grads.dq.reshape(q3.shape), grads.dv.reshape(q3.shape)
+        MA, TA, Mb, Tb = affine_columns(layout, g3, p3, q3, v3)
+        cols += [MA, Mb]
+        terms += [TA, Tb]
+    G = field_matrix(layout, customs, q, v, t).reshape(b, -1, m)
+    return torch.cat(cols, dim=1).detach(), torch.cat(terms, dim=1).detach(), G.detach()
+
+
 def discover(
     L: Callable,
     q: Tensor,
@@ -160,6 +199,7 @@ def discover(
     max_relative: float = 0.05,
     min_gap: float = 10.0,
     dtype: torch.dtype = torch.float64,
+    distributed: bool = True,
 ) -> SymmetryDiscovery:
     """Find the generators that leave ``L`` invariant, from sample states.
 
@@ -196,6 +236,14 @@ def discover(
         Smallest gap an automatic cut accepts.
     dtype : torch.dtype
         Evaluation dtype (float64 by default).
+    distributed : bool
+        When a ``torch.distributed`` process group of several processes is
+        initialised (e.g. under ``torchrun``), every rank evaluates the
+        gradients of ``L`` and the candidate fields at its own share of the
+        states and the rows are gathered in batch order, so that every rank
+        takes the single-process SVD and returns the single-process result
+        (each rank must then call ``discover`` with the same arguments and
+        states). False: each rank does the whole batch on its own.
 
     Returns
     -------
@@ -211,7 +259,8 @@ def discover(
     ValueError
         Bad shapes, NaN/inf states or times, unknown candidate names, too few
         states, ``L`` returning a shape other than ``(B,)``, an option out of
-        range or not finite.
+        range or not finite, ``distributed`` not True or False. Under a
+        process group, an error on one rank is raised on every rank.
     GradientMismatchError
         (a ``ValueError``) ``L``'s autodiff gradient (or a custom
         candidate's) misses part of its dependence on ``q`` or ``qdot``
@@ -276,9 +325,10 @@ def discover(
     check_options(threshold, max_relative, min_gap)
     particlewise, time = flag(particlewise, "particlewise"), flag(time, "time")
     dtype = check_dtype(dtype)
+    distributed = check_distributed(distributed)
     q, v = states(q, qdot, ("q", "qdot"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
-    tt = times(t, B, dtype)
+    tt = times(t, B, dtype, q.device)
     affine, customs = _parse_lagrangian_candidates(candidates)
     if particlewise and not (affine and len(S) == 2):
         raise ValueError("particlewise=True needs the 'affine' family and q of shape (B, N, d)")
@@ -290,33 +340,26 @@ def discover(
             f"better); got B={B}"
         )
     Lc = cast_callable(L, dtype)
-    grads = gradients(Lc, q, v, tt, "L")
-    check_autodiff(Lc, q, v, tt, name="L", arg_names=("q", "qdot"))
-    _probe_fields(customs, q, v, tt)
-    cols, terms, scales = [], [], []
-    for gen in customs:
-        cv = lagrangian_charge_values(grads, gen, q, v, tt)
-        cols.append(cv.rate[:, None])
-        terms.append(cv.rate_scale[:, None])
-        scales.append(1.0)
     q3, v3 = q.reshape(B, -1, S[-1]), v.reshape(B, -1, S[-1])
-    ell = rms_norm(q3)
+    ell = rms_norm(q3)  # statistics of the whole batch, the same on every rank
     T_unit = ell / rms_norm(v3) if float(v3.abs().max()) > 0 else 1.0
-    if time:
-        cols.append(grads.dt[:, None])
-        terms.append(grads.dt.abs()[:, None])
-        scales.append(T_unit)
+
+    def work(part: slice) -> tuple[Tensor, Tensor, Tensor]:
+        qp, vp, tp = q[part], v[part], tt[part]
+        # a rank without states does not call L on an empty batch
+        grads = part_gradients(Lc, qp, vp, tp, "L", part.start) if qp.shape[0] else None
+        check_autodiff(Lc, q, v, tt, name="L", arg_names=("q", "qdot"))  # on the first states
+        _probe_fields(customs, q, v, tt)
+        return _rows(grads, layout, customs, qp, vp, tp)
+
+    M, T, G = sharded_rows(work, B, distributed)
+    scales = [1.0] * len(customs) + ([T_unit] if time else [])
     if affine:
-        g3, p3 = grads.dq.reshape(q3.shape), grads.dv.reshape(q3.shape)
-        MA, TA, Mb, Tb = affine_columns(layout, g3, p3, q3, v3)
-        cols += [MA, Mb]
-        terms += [TA, Tb]
-        scales += [1.0] * MA.shape[1] + [ell] * Mb.shape[1]
-    s = torch.tensor(scales, dtype=dtype)
-    M = torch.cat(cols, dim=1).detach() * s
-    T = torch.cat(terms, dim=1).detach() * s
+        scales += [1.0] * (layout.b_start - layout.a_start) + [ell] * (layout.size - layout.b_start)
+    s = torch.tensor(scales, dtype=dtype, device=q.device)
+    M, T = M * s, T * s
     # candidates whose combined (prolonged) field vanishes on the samples are no symmetry
-    G = field_matrix(layout, customs, q, v, tt) * s
+    G = G.reshape(-1, m) * s
     _, sg, Vg = torch.linalg.svd(G, full_matrices=False)
     rank = int((sg > 1e-10 * float(sg[0])).sum()) if float(sg[0]) > 0 else 0
     if rank == 0:

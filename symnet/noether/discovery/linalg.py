@@ -84,7 +84,8 @@ def spectrum(
     a reported gap is at most ``1 / (10 eps)``.
     """
     S, m = M.shape
-    _, sv, Vh = torch.linalg.svd(M / math.sqrt(S), full_matrices=True)
+    # thin unless S < m: a full U would be (S, S), quadratic in the number of states
+    _, sv, Vh = torch.linalg.svd(M / math.sqrt(S), full_matrices=S < m)
     if sv.shape[0] < m:  # pragma: no cover - callers ensure S >= m
         sv = torch.cat([sv, sv.new_zeros(m - sv.shape[0])])
     top = float(sv[0])

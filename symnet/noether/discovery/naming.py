@@ -73,9 +73,10 @@ def classify(
     if float(sym.norm()) <= tol * nA:
         return _rotation(layout, skew, b, ell, tol, (float(sym.norm()) + nt) / total)
     trace = float(torch.trace(A)) / d
-    if float((A - trace * torch.eye(d, dtype=A.dtype)).norm()) <= tol * nA:
-        dev = float((A - trace * torch.eye(d, dtype=A.dtype)).norm()) / nA
-        eye, c = torch.eye(d, dtype=A.dtype), -b / trace
+    eye = torch.eye(d, dtype=A.dtype, device=A.device)
+    if float((A - trace * eye).norm()) <= tol * nA:
+        dev = float((A - trace * eye).norm()) / nA
+        c = -b / trace
         name = "dilation" if float(c.norm()) <= tol * ell else f"dilation(center={fmt_vector(c)})"
         return name, eye, -c, 0.0, None, dev
     return None, A, b, tau, None, 0.0
@@ -102,8 +103,8 @@ def _rotation(
     if d == 2:
         theta = float(skew[1, 0])
         A, b = skew / theta, b / theta
-        J = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=b.dtype)  # c = J^-1 (-b) = J b
-        c = -(J @ b)
+        J = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=b.dtype, device=b.device)
+        c = -(J @ b)  # c = J^-1 (-b) = J b
         if float(c.norm()) <= tol * ell:
             return "rotation", A, 0 * b, 0.0, Rotation(2), dev
         return f"rotation(center={fmt_vector(c)})", A, b, 0.0, None, dev
@@ -252,7 +253,7 @@ def _pack(layout: Layout, cust: Tensor, tau: float, A: Tensor, b: Tensor) -> Ten
     """Inverse of :meth:`Layout.split`."""
     parts = [cust]
     if layout.time:
-        parts.append(torch.tensor([tau], dtype=cust.dtype))
+        parts.append(torch.tensor([tau], dtype=cust.dtype, device=cust.device))
     if layout.affine:
         coords = torch.einsum("nij,kij->nk", A, layout.basis.to(A))
         parts += [coords.reshape(-1), b.reshape(-1)]

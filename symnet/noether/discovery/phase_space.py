@@ -170,7 +170,7 @@ def _monomials(shape: tuple[int, ...], degree: int) -> Basis:
 
     def fn(q: Tensor, p: Tensor) -> Tensor:
         z = _flat(q, p)
-        return z[:, idx].prod(dim=-1)
+        return z[:, idx.to(z.device)].prod(dim=-1)
 
     names = [_monomial_name(c, names_all) for c in combos]
     return Basis(fn, names, [FAMILIES[degree]] * len(names))

@@ -226,7 +226,9 @@ class SymmetryDiscovery(_Discovery):
             Rollout step and number of steps.
         **kwargs
             Passed on (``method``, ``field``, ``thresholds``, ``rng``,
-            ``compile``, ``progress``, ...).
+            ``compile``, ``progress``, ``distributed``, ...): under an
+            initialised ``torch.distributed`` group the trajectories are
+            shared among the ranks unless ``distributed=False``.
         """
         from symnet.noether.checker import check
 
@@ -293,12 +295,15 @@ class ChargeDiscovery(_Discovery):
         field: Any = None,
         thresholds: VerdictThresholds | None = None,
         compile: bool | str = "auto",
+        distributed: bool = True,
         tolerances: Any = MISSING,
     ) -> NoetherReport:
         """Verify every charge along trajectories of ``H`` (:func:`~symnet.noether.check_charges`).
 
-        ``compile`` is the rollouts' (True, False or ``"auto"``); ``tolerances=``
-        is the deprecated name of ``thresholds=``.
+        ``compile`` is the rollouts' (True, False or ``"auto"``); ``distributed``
+        shares the trajectories among the ranks of an initialised
+        ``torch.distributed`` group (False: every rank runs them all);
+        ``tolerances=`` is the deprecated name of ``thresholds=``.
         """
         from symnet.noether.charge_checker import check_charges
 
@@ -322,4 +327,5 @@ class ChargeDiscovery(_Discovery):
             field=field,
             thresholds=thresholds,
             compile=compile,
+            distributed=distributed,
         )

@@ -50,10 +50,10 @@ N_RANDOM = 3
 _FD = {torch.float64: (1e-3, 1e-6), torch.float32: (3e-2, 1e-3)}
 
 
-def _subset(n: int, B: int) -> Tensor:
-    """Up to ``n`` indices spread evenly over a batch of ``B``."""
+def _subset(n: int, B: int, device: torch.device | None = None) -> Tensor:
+    """Up to ``n`` indices spread evenly over a batch of ``B`` (on ``device``)."""
     m = min(n, B)
-    return torch.linspace(0, B - 1, m).round().long().unique()
+    return torch.linspace(0, B - 1, m, device=device).round().long().unique()
 
 
 def _flat_norm(x: Tensor) -> Tensor:
@@ -158,7 +158,7 @@ def verify_generators(
     """
     if not generators or q.dtype not in _FD:
         return
-    idx = _subset(FD_STATES, q.shape[0])
+    idx = _subset(FD_STATES, q.shape[0], q.device)
     q, v, t = q[idx].detach(), v[idx].detach(), t[idx].detach()
     f = with_time(L, 2)
     h0, tol = _FD[q.dtype]
@@ -261,7 +261,7 @@ def verify_charges(
     """
     if not charges or q.dtype not in _FD:
         return
-    idx = _subset(FD_STATES, q.shape[0])
+    idx = _subset(FD_STATES, q.shape[0], q.device)
     q, p, t = q[idx].detach(), p[idx].detach(), t[idx].detach()
     ham = with_time(H, 2)
     h0, tol = _FD[q.dtype]
