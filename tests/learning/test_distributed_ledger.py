@@ -12,18 +12,16 @@ step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from symnet import _distributed
 from symnet.learning import ChargeLedger, check_training, find_symmetries
 from tests._dist_helpers import run_ranks
+from tests._host_reads import host_reads
 
 from . import _models as M
 
@@ -326,28 +324,6 @@ def test_non_finite_loss_is_found_at_its_step_without_per_step_reads():
         check_training(net, nn.MSELoss(), batches, opt, 71, found)  # the last, partial block
 
 
-_READ = torch.ops.aten._local_scalar_dense.default
-
-
-class _HostReads(TorchDispatchMode):
-    """Counts device-to-host scalar reads (``.item()``, ``float(t)``, ``bool(t)``...)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        self.count += func is _READ
-        return func(*args, **(kwargs or {}))
-
-
-@contextmanager
-def _host_reads() -> Iterator[_HostReads]:
-    mode = _HostReads()
-    with mode:
-        yield mode
-
-
 def test_ledger_records_on_the_device_without_host_reads(device):
     x, y = (t.to(device) for t in _data())
     net = Net().double().to(device)
@@ -356,7 +332,7 @@ def test_ledger_records_on_the_device_without_host_reads(device):
     counts = []
     ledger = ChargeLedger(net, found, opt, auto_record=True)
     for steps in (3, 9):
-        with _host_reads() as reads:
+        with host_reads() as reads:
             for _ in range(steps):
                 opt.zero_grad()
                 nn.functional.mse_loss(net(x), y).backward()
@@ -374,7 +350,7 @@ def test_ledger_records_on_the_device_without_host_reads(device):
     reads = []
     for steps in (4, 20):
         opt = torch.optim.SGD(net.parameters(), **SGD)
-        with _host_reads() as r:
+        with host_reads() as r:
             check_training(net, nn.MSELoss(), (x, y), opt, steps, found)
         reads.append(r.count)
     assert reads[0] == reads[1] > 0, reads

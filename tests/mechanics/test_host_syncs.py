@@ -12,12 +12,8 @@ steps (the NaN/inf and mass-matrix checks).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import symnet.noether as nt
 from symnet import systems as S
@@ -34,50 +30,9 @@ from symnet.mechanics import (
 )
 from symnet.mechanics._deferred import Deferred
 from symnet.mechanics._stepping import CHECK_EVERY
+from tests._host_reads import host_reads
 
 F64 = torch.float64
-_READ = torch.ops.aten._local_scalar_dense.default
-
-
-class _HostReads(TorchDispatchMode):
-    """Counts the device-to-host scalar reads (``aten._local_scalar_dense``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if func is _READ:
-            self.count += 1
-        return func(*args, **(kwargs or {}))
-
-
-@contextmanager
-def host_reads() -> Iterator[_HostReads]:
-    """``with host_reads() as r: ...``; then ``r.count`` is the number of host reads.
-
-    ``tolist``, ``cpu`` and ``numpy`` do not dispatch on a CPU tensor: they
-    are counted by wrapping the methods for the duration.
-    """
-    mode = _HostReads()
-    saved = {name: getattr(torch.Tensor, name) for name in ("tolist", "cpu", "numpy")}
-
-    def counting(method):  # noqa: ANN001, ANN202
-        def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-            with torch.utils._python_dispatch._disable_current_modes():
-                mode.count += 1
-                return method(self, *args, **kwargs)
-
-        return wrapper
-
-    try:
-        for name, method in saved.items():
-            setattr(torch.Tensor, name, counting(method))
-        with mode:
-            yield mode
-    finally:
-        for name, method in saved.items():
-            setattr(torch.Tensor, name, method)
 
 
 def test_counter_counts_every_kind_of_read() -> None:
