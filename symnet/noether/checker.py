@@ -21,9 +21,7 @@ shares.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,9 +30,10 @@ from torch import Tensor
 from symnet import _distributed
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._progress import progress as progress_bar
-from symnet._rng import RNG, as_generator
-from symnet._util import cast_callable, with_time
-from symnet.groups import Generator, SymmetrySet, resolve_symmetries, take_element
+from symnet._rng import RNG
+from symnet._util import cast_callable
+from symnet.groups import Generator, SymmetrySet, resolve_symmetries
+from symnet.noether._finite import finite_errors
 from symnet.noether._quantities import (
     check_masses,
     hamiltonian_charge_values,
@@ -42,19 +41,15 @@ from symnet.noether._quantities import (
     lagrangian_charge_values,
     probe_function,
 )
+from symnet.noether._setup import Setup, validate_options
 from symnet.noether.discrete import check_discrete, discrete_rollouts
 from symnet.noether.pipeline import (
     Measurements,
-    RunSpec,
-    check_thresholds,
     chunk_and_memory,
-    compile_option,
     evaluate_charges,
-    integer_option,
     make_report,
     measure_along_trajectories,
     prepare_states,
-    real_option,
     verdict_row,
 )
 from symnet.noether.report import NoetherReport
@@ -63,111 +58,7 @@ from symnet.noether.verdict import VerdictThresholds
 __all__ = ["check", "check_hamiltonian"]
 
 
-# ---------------------------------------------------------------- 1. options
-
-
-@dataclass(frozen=True)
-class _Setup:
-    """The validated arguments of one check."""
-
-    form: str
-    fname: str
-    run: RunSpec
-    thresholds: VerdictThresholds
-    order: int
-    n_elements: int
-    rng: torch.Generator
-    progress: bool
-    chunk_size: int | None
-    distributed: bool
-
-    @property
-    def state_names(self) -> tuple[str, str]:
-        return ("q0", "qdot0") if self.form == "lagrangian" else ("q0", "p0")
-
-    @property
-    def arg_names(self) -> tuple[str, str]:
-        return ("q", "qdot") if self.form == "lagrangian" else ("q", "p")
-
-
-def _validate_options(form: str, fn: Any, options: dict[str, Any]) -> _Setup:
-    from symnet.mechanics import get_integrator
-
-    fname = "L" if form == "lagrangian" else "H"
-    if not callable(fn):
-        raise TypeError(f"{fname} must be callable, got {type(fn).__name__}")
-    dt = real_option(options["dt"], "dt", "a positive finite number", lambda x: 0 < x < math.inf)
-    steps = integer_option(options["steps"], "steps", 2)
-    t0 = real_option(options["t0"], "t0", "a finite number", math.isfinite)
-    n_elements = integer_option(options["n_elements"], "n_elements", 1)
-    rng = as_generator(options["rng"], default=0, name="rng")
-    chunk_size = options["chunk_size"]
-    if chunk_size is not None:
-        chunk_size = integer_option(chunk_size, "chunk_size", 1)
-    thresholds = check_thresholds(options["thresholds"], "thresholds")
-    method = options["method"]
-    compile = compile_option(options["compile"], "compile")
-    return _Setup(
-        form=form,
-        fname=fname,
-        run=RunSpec(dt=dt, steps=steps, method=method, t0=t0, compile=compile),
-        thresholds=thresholds,
-        order=get_integrator(method).order,
-        n_elements=n_elements,
-        rng=rng,
-        # bars on rank 0 only (under torch.distributed)
-        progress=bool(options["progress"]) and _distributed.rank() == 0,
-        chunk_size=chunk_size,
-        distributed=_flag(options["distributed"], "distributed"),
-    )
-
-
-def _flag(x: Any, name: str) -> bool:
-    if x is True or x is False:
-        return x
-    raise ValueError(f"{name} must be True or False, got {x!r} ({type(x).__name__})")
-
-
 # ---------------------------------------------------------------- the stages
-
-
-def _finite_errors(
-    fn: Callable,
-    gens: list[Generator],
-    q: Tensor,
-    v: Tensor,
-    t: Tensor,
-    n: int,
-    rng: torch.Generator,
-) -> dict[str, float | None]:
-    """``max |f(g x) - f(x)| / max |f(x)|`` over ``n`` elements ``exp(s X)`` of each generator.
-
-    Elements of the generator's one-parameter subgroup, ``s ~ N(0, 1)``, acting
-    through its group's finite action. ``None`` where that does not apply:
-    generators without a group (custom vector fields) and quasi-symmetries,
-    which change ``L`` by a total derivative.
-    """
-    f = with_time(fn, 2)
-    S = tuple(q.shape[1:])
-    base = f(q, v, t)
-    scale = base.abs().max().clamp_min(1e-300)
-    out: dict[str, float | None] = {}
-    for gen in gens:
-        group = gen.group
-        if group is None or gen.has_boundary:
-            out[gen.name] = None
-            continue
-        kq, kv = ("point", "vector") if group.dim is not None else ("global", "global")
-        s = torch.randn(n, generator=rng, dtype=torch.float64)
-        elements = group.exp(gen, s, S)
-        worst = 0.0
-        for i in range(n):
-            g = take_element(elements, i)
-            qg, vg = group.act(g, q, kq, t=t), group.act(g, v, kv, t=t)
-            err = ((f(qg, vg, group.act(g, t, "time")) - base).abs().max() / scale).item()
-            worst = max(worst, err if err == err else math.inf)  # NaN: not shown invariant
-        out[gen.name] = worst
-    return out
 
 
 def _field(form: str, f64: Callable, field: Any) -> Any:
@@ -199,7 +90,7 @@ def _run(
     masses: Any,
     field: Any,
 ) -> NoetherReport:
-    setup = _validate_options(form, fn, options)  # 1. options
+    setup = validate_options(form, fn, options)  # 1. options
     q, v = prepare_states(q0, v0, setup.state_names)  # 2. states
     B, S = q.shape[0], tuple(q.shape[1:])
     # names and shapes first (a boost by name gets placeholder masses here), then the
@@ -229,7 +120,7 @@ def _run(
 
 
 def _checks(
-    setup: _Setup,
+    setup: Setup,
     chunk: int,
     f64: Callable,
     sym: SymmetrySet,
@@ -264,7 +155,7 @@ def _checks(
     # closed on errors too, so that an error message does not land on the bar's line
     with progress_bar(setup.progress, total, "noether check", unit="step") as bar:
         bar.set_postfix({"stage": "invariance"}, refresh=False)
-        finite = _finite_errors(f64, gens, q, v, t_init, setup.n_elements, setup.rng)
+        finite = finite_errors(f64, gens, q, v, t_init, setup.n_elements, setup.rng)
         m = measure_along_trajectories(
             field,
             q,
@@ -290,7 +181,7 @@ def _checks(
     return make_report(rows, m, form=form, run=run, thresholds=setup.thresholds)
 
 
-def _row(gen: Generator, m: Measurements, finite: float | None, setup: _Setup) -> Any:
+def _row(gen: Generator, m: Measurements, finite: float | None, setup: Setup) -> Any:
     return verdict_row(
         m.evidence(gen.name, finite, setup.order),
         setup.thresholds,

@@ -19,13 +19,15 @@ or a given phase-space function ``Q(q, p)``):
    then the worst over the batch (:class:`Measurements`);
 7. verdict rows (:func:`verdict_row`) and the report (:func:`make_report`).
 
+Stages 1-2 live in :mod:`symnet.noether._options` and stage 7 in
+:mod:`symnet.noether._rows`; their names are re-exported here.
+
 The formulas are in docs/theory.md, section 'Noether charges',
 docs/theory.md, section 'Balance law' and docs/theory.md, section 'Verdict rules'.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,19 +36,25 @@ import torch
 from torch import Tensor
 
 from symnet import _distributed
-from symnet._util import check_tensor, format_shape
-from symnet._validate import integer
 from symnet.noether._memory import DEFAULT_CHUNK_BYTES, chunk_and_memory, trajectory_bytes
+from symnet.noether._options import (
+    check_thresholds,
+    compile_option,
+    integer_option,
+    prepare_states,
+    real_option,
+)
 from symnet.noether._quantities import ChargeValues, gradients
+from symnet.noether._rows import make_report, verdict_row
 from symnet.noether.discrete import chunk_rollout, state_size
-from symnet.noether.report import NoetherReport, Row
-from symnet.noether.verdict import Evidence, VerdictThresholds, decide
+from symnet.noether.verdict import Evidence
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
     "Evaluate",
     "Measurements",
     "RunSpec",
+    "check_thresholds",
     "chunk_and_memory",
     "compile_option",
     "drift",
@@ -62,8 +70,11 @@ __all__ = [
     "verdict_row",
 ]
 
-#: States per reverse-mode pass of the charge evaluation.
+#: States per reverse-mode pass of the charge evaluation (at most).
 _CHUNK = 65536
+#: Numbers (states times their size) per reverse-mode pass: bounds the memory of one
+#: pass for large states (thousands of particles) to that of ``_CHUNK`` small ones.
+_CHUNK_NUMBERS = 1 << 20
 #: Runs at dt and dt/2 that disagree by more than this (relative) are not resolved.
 _DISAGREE = 1e-2
 
@@ -71,67 +82,6 @@ _DISAGREE = 1e-2
 #: ``(T, b, *S)``, one :class:`ChargeValues` of shape ``(T, b)`` each (rates
 #: may be zeros when ``rates`` is False).
 Evaluate = Callable[[Tensor, Tensor, Tensor, bool], list[ChargeValues]]
-
-
-# ---------------------------------------------------------------- 1. options, 2. states
-
-
-def integer_option(x: Any, name: str, minimum: int) -> int:
-    """``x`` as an int (any integer type, not bool), at least ``minimum``.
-
-    :func:`symnet._validate.integer` with the checker's wording, always a ValueError.
-    """
-    try:
-        return integer(x, name, minimum=minimum)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be an int >= {minimum}, got {x!r} ({type(x).__name__})"
-        ) from None
-
-
-def real_option(x: Any, name: str, what: str, ok: Callable[[float], bool]) -> float:
-    """``x`` as a float (any real type, not bool) satisfying ``ok``."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{name} must be {what}, got {x!r} ({type(x).__name__})")
-    value = float(x)
-    if not ok(value):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return value
-
-
-def compile_option(x: Any, name: str = "compile") -> bool | str:
-    """``x`` checked as a rollout's ``compile``: True, False or ``"auto"``.
-
-    The verdicts never depend on it: compiled and eager rollouts agree to round-off.
-    """
-    if x is True or x is False or (isinstance(x, str) and x == "auto"):
-        return x
-    raise ValueError(f"{name} must be True, False or 'auto', got {x!r} ({type(x).__name__})")
-
-
-def check_thresholds(thresholds: Any, argument: str) -> VerdictThresholds:
-    """``thresholds`` (a :class:`VerdictThresholds` or None for the defaults), checked."""
-    if thresholds is None:
-        return VerdictThresholds()
-    if not isinstance(thresholds, VerdictThresholds):
-        raise TypeError(
-            f"{argument} must be a symnet.noether.VerdictThresholds (e.g. "
-            f"VerdictThresholds(drift=1e-8)), got {type(thresholds).__name__}"
-        )
-    return thresholds
-
-
-def prepare_states(q0: Any, v0: Any, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
-    """Float64 copies of the initial states, shape ``(B, *S)`` each (validated)."""
-    check_tensor(q0, names[0], ndim_min=2)
-    check_tensor(v0, names[1], ndim_min=2)
-    if q0.shape != v0.shape:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same shape (B, *S), got "
-            f"{format_shape(q0.shape)} and {format_shape(v0.shape)}"
-        )
-    f64 = torch.float64
-    return q0.detach().to(f64).clone(), v0.detach().to(f64).clone()
 
 
 # ---------------------------------------------------------------- 5. charges
@@ -149,17 +99,20 @@ def evaluate_charges(
 ) -> list[ChargeValues]:
     """Charges (and, if ``rates``, their rates) of every item at states ``(T, B, *S)``.
 
-    One reverse-mode pass of ``fn`` per block of states, then
-    ``values(grads, item, q, v, t, rates)`` per item; results of shape ``(T, B)``.
+    One reverse-mode pass of ``fn`` per block of states (at most ``_CHUNK``
+    states and ``_CHUNK_NUMBERS`` numbers; by ``torch.autograd``, so that ``fn``
+    runs untransformed), then ``values(grads, item, q, v, t, rates)`` per item;
+    results of shape ``(T, B)``.
     """
     T, B = q.shape[:2]
     flat = [x.reshape(T * B, *x.shape[2:]) for x in (q, v)]
     tf = t.reshape(T * B)
+    block = max(1, min(_CHUNK, _CHUNK_NUMBERS // max(1, flat[0][0].numel())))
     parts: list[list[ChargeValues]] = []
-    for start in range(0, T * B, _CHUNK):
-        sl = slice(start, start + _CHUNK)
+    for start in range(0, T * B, block):
+        sl = slice(start, start + block)
         qs, vs, ts = flat[0][sl], flat[1][sl], tf[sl]
-        grads = gradients(fn, qs, vs, ts, name)
+        grads = gradients(fn, qs, vs, ts, name, functional=False)
         parts.append([values(grads, item, qs, vs, ts, rates) for item in items])
     out = []
     for k in range(len(items)):
@@ -439,58 +392,3 @@ def _stage(bar: Any, stage: str, start: int, chunk: int, B: int) -> None:
         if chunk < B:
             text["chunk"] = f"{start // chunk + 1}/{-(-B // chunk)}"
         bar.set_postfix(text, refresh=False)
-
-
-# ---------------------------------------------------------------- 7. verdicts
-
-
-def verdict_row(
-    ev: Evidence,
-    thresholds: VerdictThresholds,
-    *,
-    generator: str,
-    charge: str,
-    group: str | None = None,
-) -> Row:
-    """The verdict (:func:`symnet.noether.verdict.decide`) and report row of one item.
-
-    The measured order is ``nan`` when both drifts vanish (as in the JSON report).
-    """
-    verdict, reason = decide(ev, thresholds)
-    return Row(
-        group=group,
-        generator=generator,
-        charge=charge,
-        invariance_error=ev.invariance_error,
-        finite_error=ev.finite_error,
-        drift=ev.drift,
-        drift_half=ev.drift_half,
-        measured_order=ev.measured_order,
-        order=ev.order,
-        balance_residual=ev.balance_residual,
-        verdict=verdict,
-        reason=reason,
-    )
-
-
-def make_report(
-    rows: list[Row],
-    m: Measurements,
-    *,
-    form: str,
-    run: RunSpec,
-    thresholds: VerdictThresholds,
-) -> NoetherReport:
-    """The :class:`NoetherReport` of a run."""
-    return NoetherReport(
-        rows=rows,
-        charges=m.charges,
-        times=m.times,
-        form=form,
-        method=run.method,
-        dt=run.dt,
-        steps=run.steps,
-        batch=int(m.times.shape[1]),
-        t0=run.t0,
-        tolerances=thresholds,
-    )
