@@ -21,7 +21,7 @@ import torch.multiprocessing as mp
 import symnet.models as sm
 from symnet import _distributed
 
-STEPS, HALF, BATCH = 120, 60, 15  # 64 samples / 15: shards 8 + 7, last batch 2 + 2
+STEPS, HALF, BATCH = 300, 150, 15  # 64 samples / 15: shards 8 + 7, last batch 2 + 2
 # HALF ends an epoch (5 steps each): the checkpoint there continues like an uninterrupted run
 TOL = 1e-10
 
