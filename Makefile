@@ -52,10 +52,11 @@ docs: $(STAMP)
 # Peer projects measured by the benchmarks (egnn-pytorch comes with the test
 # extra, which the suite needs). torch stays pinned to the CPU wheel;
 # torchdyn pulls a torchvision that fails to import next to it, and nothing
-# here needs torchvision, so it is removed. JAX (CPU) is the peer of
-# benchmarks/bench_jax.py only; symnet never imports it.
+# here needs torchvision, so it is removed. JAX (CPU) and jax-md are the
+# peers of benchmarks/bench_jax.py and benchmarks/bench_md.py only; symnet
+# never imports them.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install -q torch==$(TORCH_VERSION) torchdyn "jax[cpu]>=0.10,<0.11"
+	$(BIN)/pip install -q torch==$(TORCH_VERSION) torchdyn "jax[cpu]>=0.10,<0.11" "jax-md>=0.2,<0.3"
 	$(BIN)/pip uninstall -y -q torchvision
 	touch $@
 

@@ -9,12 +9,15 @@ e3nn ``Irreps``, see :mod:`symnet.groups.kinds`). Groups multiply:
 ``Rotation(3) * Reflection(3)`` is O(3). Any generator is a group too
 (:class:`OneParameterGroup`), and the
 built-in groups are found by name (:meth:`Group.by_name`,
-:func:`resolve_symmetries`).
+:func:`resolve_symmetries`). A :class:`PeriodicBox` gives translations a
+periodic geometry: ``Translation(3, box=PeriodicBox(10.0, dim=3))`` wraps
+translated points into the box (the box breaks rotations).
 """
 
 from __future__ import annotations
 
 # registration order of Group.by_name (and of valid_symmetry_names): keep it
+from symnet.groups.box import PeriodicBox
 from symnet.groups.generator import Generator
 from symnet.groups.group import Element, Group, take_element
 from symnet.groups.kinds import KIND_NAMES, Kind, as_kind, irreps_kind
@@ -49,6 +52,7 @@ __all__ = [
     "KIND_NAMES",
     "Kind",
     "OneParameterGroup",
+    "PeriodicBox",
     "Permutation",
     "ProductGroup",
     "Reflection",

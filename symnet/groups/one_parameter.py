@@ -75,6 +75,9 @@ class OneParameterGroup(VectorGroup):
             self.charge_symbol = charge_symbol  # type: ignore[misc]
         self.source = generator
         self.dim = None if generator.matrix is None else int(generator.matrix.shape[0])
+        # a generator of a group acting on a periodic box (Translation(d, box=...)) moves
+        # points on that torus: the flow is wrapped into the box like the group's own action
+        self.box = getattr(generator.group, "box", None)
         self._gen = Generator(
             generator.name,
             generator._xi,
@@ -96,6 +99,8 @@ class OneParameterGroup(VectorGroup):
         else:
             off = None if g.offset is None else g.offset.tolist()
             key = (g.matrix.tolist(), off, g.tau)
+        if self.box is not None:
+            key = (key, repr(self.box))
         return hashlib.sha1(repr(key).encode()).hexdigest()[:6]
 
     def generator_names(self) -> list[str]:
@@ -151,11 +156,12 @@ class OneParameterGroup(VectorGroup):
             return x + self._bcast(s * self._gen.tau, x, 0)
         if kind.name == "point":
             if self._gen.matrix is None:
-                return self._flow(s.expand(x.shape[0]), x, t)
-            R, c = self._affine(s, x)
-            return torch.einsum("n...j,n...ij->n...i", x, self._bcast(R, x, 2)) + self._bcast(
-                c, x, 1
-            )
+                moved = self._flow(s.expand(x.shape[0]), x, t)
+            else:
+                R, c = self._affine(s, x)
+                moved = torch.einsum("n...j,n...ij->n...i", x, self._bcast(R, x, 2))
+                moved = moved + self._bcast(c, x, 1)
+            return moved if self.box is None else self.box.wrap(moved)
         if kind.name in ("vector", "axial"):
             R, _ = self._affine(s, x)
             out = torch.einsum("n...j,n...ij->n...i", x, self._bcast(R, x, 2))

@@ -62,6 +62,13 @@ class ProductGroup(Group):
         dims = {f.dim for f in flat if f.dim is not None}
         if len(dims) > 1:
             raise ValueError(f"factors act in different dimensions {sorted(dims)}: {flat}")
+        boxed = [f for f in flat if getattr(f, "box", None) is not None]
+        turning = [f for f in flat if f.orthogonal and not f.discrete]
+        if boxed and turning:  # wrap(R q) is not well defined on the torus
+            raise ValueError(
+                f"{turning[0]!r} is not a symmetry of the periodic box of {boxed[0]!r} and "
+                "cannot be multiplied with it; check it as a separate (broken) symmetry"
+            )
         self._factors = tuple(flat)
         self.dim = dims.pop() if dims else None
         self.discrete = all(f.discrete for f in flat)

@@ -58,12 +58,12 @@ __all__ = ["Trajectory", "rollout"]
 
 @dataclass(frozen=True)
 class Trajectory:
-    """States of a rollout on the grid ``t0 + k dt``, ``k = 0..steps``.
+    """States of a rollout on the grid ``t0 + k dt``, ``k = 0, every, ..., steps``.
 
     Attributes
     ----------
     t : Tensor, shape (K, B)
-        Times; ``K = steps + 1`` unless the rollout stopped early.
+        Times; ``K = steps // every + 1`` unless the rollout stopped early.
     q : Tensor, shape (K, B, *S)
         Positions.
     v : Tensor, shape (K, B, *S)
@@ -74,9 +74,11 @@ class Trajectory:
     dt : float
         Step size.
     stopped_at : int or None
-        With ``on_nonfinite="return"``: the index of the first non-finite
-        state, which is not included (the trajectory holds states
-        ``0 .. stopped_at - 1``); ``None`` when the rollout completed.
+        With ``on_nonfinite="return"``: the step of the first non-finite
+        state, which is not included (the trajectory holds the recorded
+        states of steps ``0 .. stopped_at - 1``); ``None`` when the rollout
+        completed. A step, not a row: with ``every > 1`` row ``k`` is step
+        ``k * every``.
     """
 
     t: Tensor
@@ -126,6 +128,7 @@ def rollout(
     on_nonfinite: str = "raise",
     compile: bool | str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    every: int = 1,
     **options: Any,
 ) -> Trajectory:
     """Integrate a batch of initial states over ``steps`` steps of size ``dt``.
@@ -178,6 +181,16 @@ def rollout(
         ``progress(done, total)`` with ``total = steps``, called at least
         every 64 steps as the rollout advances and once at the end, with
         ``done == total`` (also when it stopped at a non-finite state).
+    every : int, default 1
+        Record the initial state and every ``every``-th state after it
+        (steps ``0, every, 2 every, ..., steps``); ``steps`` must be a
+        multiple of ``every``. The states in between are computed and
+        checked for NaN/inf as usual, then dropped, so a fixed-step rollout
+        holds ``steps // every + 1`` states plus at most one block of 64
+        (a long rollout of a large system fits in memory). The recorded
+        states equal rows ``::every`` of the ``every=1`` rollout exactly.
+        "dopri5" computes its whole output grid (its dense output) and
+        keeps every ``every``-th point.
     **options
         Options of the method (``tol``, ``max_iter`` for "implicit_midpoint";
         ``rtol``, ``atol``, ``max_num_steps`` for "dopri5": at most 1000
@@ -186,7 +199,7 @@ def rollout(
     Returns
     -------
     Trajectory
-        ``t`` (steps+1, B), ``q`` and ``v`` (steps+1, B, *S).
+        ``t`` (K, B), ``q`` and ``v`` (K, B, *S) with ``K = steps // every + 1``.
 
     Raises
     ------
@@ -198,7 +211,8 @@ def rollout(
     ValueError
         Unknown method (the message lists them), bad shapes (of the states
         or of the field's output), NaN/inf in the initial state or ``t0``,
-        ``steps < 0``, ``dt`` zero or not finite, ``compile`` not one of
+        ``steps < 0``, ``every < 1`` or ``steps`` not a multiple of
+        ``every``, ``dt`` zero or not finite, ``compile`` not one of
         True, False, "auto"; a splitting method on a field that does not
         split, a field that writes into its arguments.
     NonFiniteStateError
@@ -222,6 +236,10 @@ def rollout(
     >>> traj = rollout(lambda q, v: -q, torch.ones(4, 1), torch.zeros(4, 1), dt=0.1, steps=10)
     >>> traj.q.shape, traj.t.shape
     (torch.Size([11, 4, 1]), torch.Size([11, 4]))
+    >>> rollout(lambda q, v: -q, torch.ones(4, 1), torch.zeros(4, 1), dt=0.1, steps=10, every=5).t[
+    ...     :, 0
+    ... ]
+    tensor([0.0000, 0.5000, 1.0000])
     """
     integrator = get_integrator(method)(**options)
     field = as_vector_field(field)
@@ -238,6 +256,14 @@ def rollout(
     steps = integer(steps, "steps")
     if steps < 0:
         raise ValueError(f"steps must be >= 0 (0 returns the initial state alone), got {steps}")
+    every = integer(every, "every")
+    if every < 1:
+        raise ValueError(f"every must be >= 1 (record every every-th state), got {every}")
+    if steps % every:
+        raise ValueError(
+            f"steps must be a multiple of every (states 0, every, ..., steps are recorded), "
+            f"got steps={steps} and every={every}"
+        )
     dt = real(dt, "dt", finite=False)
     if not math.isfinite(dt) or dt == 0:
         raise ValueError(f"dt must be finite and non-zero, got {dt}")
@@ -263,15 +289,20 @@ def rollout(
     if integrator.adaptive:
         xs, ys = _run_deferred(integrator, field, q0, v0, t_start, dt, steps, compile, progress)
         bad = _first_nonfinite(xs, ys)
+        if every > 1:
+            xs, ys = xs[::every].contiguous(), ys[::every].contiguous()
     else:
-        rec, finite = run_fixed(field, integrator, q0, v0, times, dt, steps, compile, progress)
+        rec, finite = run_fixed(
+            field, integrator, q0, v0, times, dt, steps, compile, progress, every=every
+        )
         xs, ys = rec.stacked()
-        bad = None if finite else _first_nonfinite(xs, ys)
+        bad = None if finite else rec.first_nonfinite()
     if progress is not None:
         progress(steps, steps)
 
+    grid = times if every == 1 else times[::every].contiguous()
     if bad is None:
-        return Trajectory(times, xs, ys, integrator.name, dt)
+        return Trajectory(grid, xs, ys, integrator.name, dt)
     k, b = bad
     if on_nonfinite == "raise":
         raise NonFiniteStateError(
@@ -282,7 +313,8 @@ def rollout(
             step=k,
             batch_index=b,
         )
-    return Trajectory(times[:k], xs[:k], ys[:k], integrator.name, dt, stopped_at=k)
+    rows = (k - 1) // every + 1  # the recorded steps before k
+    return Trajectory(grid[:rows], xs[:rows], ys[:rows], integrator.name, dt, stopped_at=k)
 
 
 def _is_auto(mode: Any) -> bool:

@@ -22,6 +22,7 @@ from symnet.nn.equivariant_linear import (
     equivariant_basis,
 )
 from symnet.nn.features import InvariantFeatures, safe_norm
+from symnet.nn.pair_potential import PairPotential
 from symnet.nn.sets import DeepSets, PermEquivariantLinear
 from symnet.nn.symmetrize import Centered, FrameAveraged, GroupAveraged
 
@@ -68,6 +69,7 @@ __all__ = [
     "FrameAveraged",
     "GroupAveraged",
     "InvariantFeatures",
+    "PairPotential",
     "PermEquivariantLinear",
     "clear_basis_cache",
     "constraint_matrix",

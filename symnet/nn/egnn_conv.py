@@ -11,20 +11,20 @@ state dict of one loads into the other.
 
 ``torch_geometric.nn.radius_graph`` needs the optional ``pyg-lib`` or
 ``torch-cluster`` packages; :func:`radius_graph` here is a dependency-free
-replacement (a cell list).
+replacement (a cell list). Periodic systems pass image shifts per edge
+(``edge_shift``, from :func:`symnet.systems.neighbours.radius_graph`).
 """
 
 from __future__ import annotations
 
 import copy
 
-import torch
 from torch import Tensor
 
-from symnet._util import check_finite
 from symnet._warnings import quiet_jit_script
 from symnet.groups.utils import euclidean_group
 from symnet.nn._egnn_core import EGNNCore, check_aggregation
+from symnet.nn._graphs import fully_connected_graph, radius_graph
 from symnet.nn.egnn import _copy_modules
 
 with quiet_jit_script():  # torch_geometric scripts classes at import time
@@ -49,6 +49,17 @@ class EGNNConv(EGNNCore, MessagePassing):
     the sum over the incoming edges; a node without incoming edges gets
     zeros. Self-loops contribute a message but no shift: leave them out (the
     paper sums over ``j != i``; ``torch_geometric.utils.remove_self_loops``).
+
+    **Periodic boxes.** With ``edge_shift`` (shape ``(num_edges, d)``, or
+    ``Data.edge_shift``) the relative position of an edge ``j -> i`` is
+    ``pos_i - pos_j + shift_ij``, the minimum-image displacement when the
+    shifts come from :func:`symnet.systems.neighbours.radius_graph` (its
+    convention: ``pos[target] - pos[source] + shift``). The layer is then
+    invariant under translations of the torus (positions wrapped, graph and
+    shifts rebuilt) and under relabelling the nodes (with ``edge_index``);
+    the box breaks rotations. Updated positions ``pos_i + ...`` stay in
+    unwrapped coordinates: wrap them afterwards (``box.wrap``) if needed.
+    Without ``edge_shift`` nothing changes.
 
     Equivariant under E(d) (node features invariant, positions ``point``,
     velocities ``vector``) and under relabelling the nodes, provided the
@@ -159,6 +170,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         edge_index: Tensor | None = None,
         vel: Tensor | None = None,
         edge_attr: Tensor | None = None,
+        edge_shift: Tensor | None = None,
     ) -> tuple[Tensor, ...] | BaseData:
         """Update node features, positions (and velocities).
 
@@ -179,6 +191,12 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         edge_attr : Tensor, optional
             Shape ``(..., num_edges, edge_features)``, with the leading axes
             of ``x``.
+        edge_shift : Tensor, optional
+            Periodic image vectors, shape ``(num_edges, d)`` (or ``(...,
+            num_edges, d)``), dtype of ``pos``: an edge's relative position
+            is ``pos_i - pos_j + edge_shift`` (``i`` the target). A ``Data``
+            passes its ``edge_shift`` attribute if it has one. Not
+            differentiated (a constant image vector).
 
         Returns
         -------
@@ -191,7 +209,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         Raises
         ------
         TypeError
-            ``x``, ``pos``, ``vel`` or ``edge_attr`` not floating point or not
+            ``x``, ``pos``, ``vel``, ``edge_attr`` or ``edge_shift`` not floating point or not
             in the dtype of the layer's parameters (the message names the
             input and the casts that fix it), or a floating ``edge_index``.
         ValueError
@@ -199,11 +217,13 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         """
         if isinstance(x, BaseData):
             data = x
-            if pos is not None or edge_index is not None or vel is not None:
+            given = (pos, edge_index, vel, edge_attr, edge_shift)
+            if any(t is not None for t in given):
                 raise TypeError("pass either a Data object alone or tensors x, pos, edge_index")
             vel_in = getattr(data, "vel", None) if self.update_velocity else None
             attr = getattr(data, "edge_attr", None) if self.edge_features else None
-            out = self.forward(data.x, data.pos, data.edge_index, vel_in, attr)
+            shift = getattr(data, "edge_shift", None)
+            out = self.forward(data.x, data.pos, data.edge_index, vel_in, attr, shift)
             new = copy.copy(data)
             new.x, new.pos = out[0], out[1]
             if self.update_velocity:
@@ -211,17 +231,29 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
             return new
         if pos is None or edge_index is None:
             raise TypeError("EGNNConv needs x, pos and edge_index (or a Data object)")
-        self._check_dtypes(x=x, pos=pos, vel=vel, edge_attr=edge_attr)
+        self._check_dtypes(x=x, pos=pos, vel=vel, edge_attr=edge_attr, edge_shift=edge_shift)
         _check_graph(x, pos, edge_index, vel, self.in_features)
+        _check_shift(edge_shift, pos, edge_index)
         self._check_velocity(vel, "vel")
         a, b = self._node_projections(x) if self.project_nodes else (x, x)
-        m_agg, dx = self.propagate(edge_index, a=a, b=b, pos=pos, edge_attr=edge_attr)
+        shift = None if edge_shift is None else edge_shift.detach()
+        m_agg, dx = self.propagate(
+            edge_index, a=a, b=b, pos=pos, edge_attr=edge_attr, edge_shift=shift
+        )
         return self._update(x, pos, vel, m_agg, dx, None)
 
     def message(  # type: ignore[override]
-        self, a_i: Tensor, b_j: Tensor, pos_i: Tensor, pos_j: Tensor, edge_attr: Tensor | None
+        self,
+        a_i: Tensor,
+        b_j: Tensor,
+        pos_i: Tensor,
+        pos_j: Tensor,
+        edge_attr: Tensor | None,
+        edge_shift: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Per edge: the message ``m_ij`` and the shift ``(pos_i - pos_j) phi_x(m_ij)``.
+
+        ``pos_i - pos_j + edge_shift`` with periodic image shifts.
 
         ``a_i, b_j`` are the node projections of the first edge-MLP layer when
         :attr:`project_nodes`, else the node features ``x_i, x_j``.
@@ -231,7 +263,7 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         tuple of Tensor
             Shapes ``(num_edges, hidden)`` and ``(num_edges, d)``.
         """
-        diff = pos_i - pos_j
+        diff = pos_i - pos_j if edge_shift is None else pos_i - pos_j + edge_shift
         r2 = (diff * diff).sum(-1, keepdim=True)
         if self.project_nodes:
             m = self._messages(a_i + b_j, r2, edge_attr)
@@ -257,129 +289,6 @@ normalize, coord_bound, edge_hidden, node_hidden, coord_hidden
         )
 
 
-# --------------------------------------------------------------------- graphs
-def fully_connected_graph(
-    num_nodes: int, batch: Tensor | None = None, *, device: torch.device | None = None
-) -> Tensor:
-    """Every ordered pair ``(j, i)``, ``j != i``, within each graph.
-
-    Parameters
-    ----------
-    num_nodes : int
-        Total number of nodes.
-    batch : Tensor, optional
-        Long, shape ``(num_nodes,)``: the graph of each node (PyG's ``batch``);
-        default one graph.
-    device : torch.device, optional
-        Device of the result (default that of ``batch``, else CPU).
-
-    Returns
-    -------
-    Tensor
-        Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
-        ``i``, sorted by target.
-    """
-    dev = device if device is not None else (batch.device if batch is not None else None)
-    idx = torch.arange(num_nodes, device=dev)
-    keep = idx[:, None] != idx[None, :]
-    if batch is not None:
-        keep = keep & (batch[:, None] == batch[None, :])
-    target, source = keep.nonzero(as_tuple=True)
-    return torch.stack([source, target])
-
-
-def radius_graph(
-    pos: Tensor,
-    r: float,
-    batch: Tensor | None = None,
-    *,
-    loop: bool = False,
-) -> Tensor:
-    """Edges between nodes closer than ``r`` (``|pos_i - pos_j| <= r``), within each graph.
-
-    A dependency-free stand-in for ``torch_geometric.nn.radius_graph`` (which
-    needs ``pyg-lib`` or ``torch-cluster``): a cell list with cells of side
-    ``r``, so that only nodes in neighbouring cells (``3^d`` of them) are
-    compared; O(num_nodes x neighbours) time and memory for spread-out
-    points. The result depends only on distances, so a model on it stays
-    E(d)-equivariant. Computed without gradients.
-
-    Parameters
-    ----------
-    pos : Tensor
-        Positions, shape ``(num_nodes, d)``.
-    r : float
-        Cut-off radius, ``> 0``.
-    batch : Tensor, optional
-        Long, shape ``(num_nodes,)``: the graph of each node; default one graph.
-    loop : bool
-        Include self-loops ``(i, i)``.
-
-    Returns
-    -------
-    Tensor
-        Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
-        ``i``, sorted by target, then source.
-
-    Raises
-    ------
-    ValueError
-        ``pos`` is not ``(num_nodes, d)`` or holds NaN/inf (the error names the
-        first bad entry), or ``r`` is not positive.
-
-    Examples
-    --------
-    >>> pos = torch.tensor([[0.0, 0.0], [0.5, 0.0], [2.0, 0.0]])
-    >>> radius_graph(pos, r=1.0)
-    tensor([[1, 0],
-            [0, 1]])
-    """
-    if not isinstance(pos, Tensor) or pos.dim() != 2:
-        got = tuple(pos.shape) if isinstance(pos, Tensor) else type(pos).__name__
-        raise ValueError(f"pos must have shape (num_nodes, d), got {got}")
-    if not r > 0:
-        raise ValueError(f"r must be positive, got {r!r}")
-    # NaN compares false with every distance: without this the graph would silently lose
-    # every edge of the node (one reduction over pos; the cell list costs far more)
-    check_finite(pos, "pos")
-    n, d = pos.shape
-    dev = pos.device
-    if n == 0:
-        return torch.zeros(2, 0, dtype=torch.long, device=dev)
-    with torch.no_grad():
-        p = pos.detach()
-        # Integer cells, shifted by one so that neighbour offsets stay in range.
-        cell = torch.floor((p - p.min(0).values) / r).long() + 1  # (n, d)
-        sizes = cell.max(0).values + 2
-        strides = torch.ones(d, dtype=torch.long, device=dev)
-        for k in range(d - 2, -1, -1):
-            strides[k] = strides[k + 1] * sizes[k + 1]
-        per_graph = int(strides[0] * sizes[0])
-        graph = batch.long() if batch is not None else torch.zeros(n, dtype=torch.long, device=dev)
-        key = graph * per_graph + (cell * strides).sum(-1)  # (n,)
-        sorted_key, order = key.sort()
-        offsets = torch.cartesian_prod(*[torch.arange(-1, 2, device=dev)] * d).reshape(-1, d)
-        targets, sources = [], []
-        for off in offsets:
-            nkey = key + (off * strides).sum()
-            start = torch.searchsorted(sorted_key, nkey, side="left")
-            count = torch.searchsorted(sorted_key, nkey, side="right") - start
-            tgt = torch.arange(n, device=dev).repeat_interleave(count)
-            first = torch.cumsum(count, 0) - count  # position of each node's first candidate
-            rank = torch.arange(tgt.shape[0], device=dev) - first.repeat_interleave(count)
-            src = order[start.repeat_interleave(count) + rank]
-            targets.append(tgt)
-            sources.append(src)
-        tgt, src = torch.cat(targets), torch.cat(sources)
-        diff = p[tgt] - p[src]
-        keep = (diff * diff).sum(-1) <= r * r
-        if not loop:
-            keep &= tgt != src
-        tgt, src = tgt[keep], src[keep]
-        perm = (tgt * n + src).argsort()
-        return torch.stack([src[perm], tgt[perm]])
-
-
 def _check_graph(x: Tensor, pos: Tensor, edge_index: Tensor, vel: Tensor | None, c: int) -> None:
     if x.dim() < 2 or pos.dim() != x.dim() or x.shape[:-1] != pos.shape[:-1]:
         raise ValueError(
@@ -400,4 +309,16 @@ def _check_graph(x: Tensor, pos: Tensor, edge_index: Tensor, vel: Tensor | None,
     if vel is not None and vel.shape != pos.shape:
         raise ValueError(
             f"vel must have the shape of pos {tuple(pos.shape)}, got {tuple(vel.shape)}"
+        )
+
+
+def _check_shift(shift: Tensor | None, pos: Tensor, edge_index: Tensor) -> None:
+    """``edge_shift`` must be ``(num_edges, d)`` or ``(..., num_edges, d)`` like ``pos``."""
+    if shift is None:
+        return
+    want = (edge_index.shape[1], pos.shape[-1])
+    if shift.dim() < 2 or tuple(shift.shape[-2:]) != want or shift.dim() > pos.dim():
+        raise ValueError(
+            f"edge_shift must have shape (num_edges, d) = {want} (or (..., num_edges, d) with "
+            f"the leading axes of pos), got {tuple(shift.shape)}"
         )

@@ -68,12 +68,25 @@ def _dtype_hint(fn: Callable, dtype: torch.dtype, name: str, cast: bool) -> str:
 
 
 def gradients(
-    fn: Callable, q: Tensor, v: Tensor, t: Tensor, name: str = "L", *, cast: bool = True
+    fn: Callable,
+    q: Tensor,
+    v: Tensor,
+    t: Tensor,
+    name: str = "L",
+    *,
+    cast: bool = True,
+    functional: bool = True,
 ) -> StateGradients:
-    """Value and gradients of ``fn(q, v, t)`` (batched, shape ``(B,)``) in one ``vjp``.
+    """Value and gradients of ``fn(q, v, t)`` (batched, shape ``(B,)``) in one reverse pass.
 
     ``cast`` says whether ``fn`` is the checker's float64 cast (it words the
-    hint of a dtype error).
+    hint of a dtype error). ``functional``: the pass is a ``torch.func.vjp``
+    (True) or, outside any ``torch.func`` transform, a plain
+    ``torch.autograd.grad`` (False): the same numbers, but ``fn`` runs
+    untransformed, so a function that takes a data-dependent fast path
+    outside transforms (a neighbour list: O(N) instead of all O(N^2) pairs)
+    keeps it. The checker's hot path (charges along the trajectories) uses
+    False; the probes of ``fn`` keep ``torch.func``.
 
     Raises
     ------
@@ -83,8 +96,9 @@ def gradients(
         ``fn`` cannot be differentiated with ``torch.func``.
     """
     f = with_time(fn, 2)
+    plain = not functional and torch._C._functorch.peek_interpreter_stack() is None
     try:
-        value, pullback = vjp(f, q, v, t)
+        value, pullback = _autograd_vjp(f, q, v, t) if plain else vjp(f, q, v, t)
     except (RuntimeError, TypeError) as exc:
         text = " ".join(str(exc).split())
         if "dtype" in text or ("Double" in text and "Float" in text):
@@ -106,6 +120,23 @@ def gradients(
     check_finite(value, f"{name}(q, ...)")
     dq, dv, dt = pullback(torch.ones_like(value))
     return StateGradients(value, dq, dv, dt)
+
+
+def _autograd_vjp(f: Callable, q: Tensor, v: Tensor, t: Tensor) -> tuple[Tensor, Callable]:
+    """``torch.func.vjp(f, q, v, t)`` computed with ``torch.autograd`` (no transform active)."""
+    args = [x.detach().requires_grad_(True) for x in (q, v, t)]
+    with torch.enable_grad():
+        value = f(*args)
+
+    def pullback(cotangent: Tensor) -> tuple[Tensor, ...]:
+        if not (isinstance(value, Tensor) and value.requires_grad):
+            return tuple(torch.zeros_like(x) for x in args)
+        out = torch.autograd.grad(value, args, cotangent, allow_unused=True)
+        return tuple(
+            torch.zeros_like(x) if g is None else g for x, g in zip(args, out, strict=True)
+        )
+
+    return (value.detach() if isinstance(value, Tensor) else value), pullback
 
 
 def check_differentiable(

@@ -74,7 +74,7 @@ __all__ = [
 _CHUNK = 65536
 #: Numbers (states times their size) per reverse-mode pass: bounds the memory of one
 #: pass for large states (thousands of particles) to that of ``_CHUNK`` small ones.
-_CHUNK_NUMBERS = 1 << 20
+_CHUNK_NUMBERS = 1 << 18
 #: Runs at dt and dt/2 that disagree by more than this (relative) are not resolved.
 _DISAGREE = 1e-2
 

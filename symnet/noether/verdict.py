@@ -23,6 +23,7 @@ __all__ = [
     "decide_discrete",
     "meaningful_order",
     "GROWTH",
+    "ORDER_EXCESS",
 ]
 
 #: Largest growth factor of the states along a run (the largest entry of
@@ -30,6 +31,12 @@ __all__ = [
 #: run counts as diverged (for continuous symmetries: when the runs at ``dt``
 #: and ``dt/2`` also disagree).
 GROWTH = 1e6
+
+#: A drift that shrinks faster than ``2**(order + ORDER_EXCESS)`` from ``dt`` to
+#: ``dt/2`` is not integration error in its asymptotic regime (which shrinks as
+#: ``2**order``): the run at ``dt`` is not resolved, so the ratio does not show
+#: that the drift converges, and the charge is not called conserved by it.
+ORDER_EXCESS = 2
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,9 @@ def decide(ev: Evidence, tol: VerdictThresholds) -> tuple[str, str]:
     given order produces (:func:`meaningful_order`) while the drift exceeds
     the tolerance means the run at ``dt`` is not resolved; both are
     ``inconclusive`` with "reduce dt", never ``conserved`` or ``broken``.
+    A drift above tolerance that shrinks at a measured order above
+    ``order + ORDER_EXCESS`` is not integration error in its asymptotic
+    regime either: it never makes an invariant charge ``conserved``.
     """
     inv = max(ev.invariance_error, ev.finite_error or 0.0)
     if math.isnan(inv) or (ev.finite_error is not None and math.isnan(ev.finite_error)):
@@ -146,7 +156,8 @@ def decide(ev: Evidence, tol: VerdictThresholds) -> tuple[str, str]:
             "dt is not resolved or diverged; reduce dt"
         )
     small = ev.drift_half <= tol.drift
-    at_order = ev.drift_half > 0 and p_meas >= ev.order - tol.order_slack
+    too_fast = p_meas > ev.order + ORDER_EXCESS
+    at_order = ev.drift_half > 0 and p_meas >= ev.order - tol.order_slack and not too_fast
     if inv <= tol.invariance:
         if small:
             return (
@@ -157,6 +168,13 @@ def decide(ev: Evidence, tol: VerdictThresholds) -> tuple[str, str]:
             return "conserved", (
                 f"invariant to round-off ({inv:.1e}); drift shrinks at order {p_meas:.1f} "
                 f"(integrator order {ev.order}): integration error"
+            )
+        if too_fast:
+            return "inconclusive", (
+                f"invariant to round-off ({inv:.1e}) but the drift shrinks at order "
+                f"{p_meas:.1f}, faster than an integrator of order {ev.order} does (drift "
+                f"{ev.drift:.1e} at dt, {ev.drift_half:.1e} at dt/2): the run at dt is not "
+                "resolved, so the drift is not shown to converge; reduce dt"
             )
         return "inconclusive", (
             f"invariant to round-off ({inv:.1e}) but the charge drifts by {ev.drift_half:.1e} "

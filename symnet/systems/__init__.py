@@ -24,12 +24,16 @@ from __future__ import annotations
 from symnet.systems._data import Trajectories
 from symnet.systems.central import CentralForce, CentralPotential, Kepler
 from symnet.systems.forced import DampedOscillator, DrivenOscillator
+from symnet.systems.lennard_jones import LennardJones
 from symnet.systems.magnetic import ChargeInMagneticField
 from symnet.systems.many_body import IdenticalParticles, NBodyGravity
 from symnet.systems.oscillators import AnisotropicOscillator, IsotropicOscillator, MassSpring
 from symnet.systems.pendulums import DoublePendulum, Pendulum
 from symnet.systems.springs import NBodySprings, TwoBodySpring
 from symnet.systems.system import Symmetry, System
+from symnet.systems.yukawa import Yukawa
+
+from symnet.systems import neighbours  # isort: skip  (the subpackage, symnet.systems.neighbours)
 
 __all__ = [
     "AnisotropicOscillator",
@@ -42,6 +46,7 @@ __all__ = [
     "IdenticalParticles",
     "IsotropicOscillator",
     "Kepler",
+    "LennardJones",
     "MassSpring",
     "NBodyGravity",
     "NBodySprings",
@@ -50,4 +55,6 @@ __all__ = [
     "System",
     "Trajectories",
     "TwoBodySpring",
+    "Yukawa",
+    "neighbours",
 ]

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 import symnet.nn
-from symnet.groups import Permutation, Rotation, Vector, as_kind
+from symnet.groups import PeriodicBox, Permutation, Rotation, Vector, as_kind
 from symnet.testing import SymmetryAssertionError, assert_equivariant
 
 B, N = 3, 5
@@ -84,7 +84,16 @@ def _cases() -> dict[str, Callable[[], tuple[nn.Module, tuple[Tensor, ...]]]]:
             (x, v),
         ),
         "PermEquivariantLinear": lambda: (symnet.nn.PermEquivariantLinear(2, 3).double(), (h,)),
+        "PairPotential": lambda: (
+            _seeded(lambda: symnet.nn.PairPotential(2.0, box=PeriodicBox(4.5, dim=3), hidden=(8,))),
+            (2.0 * x,),
+        ),
     }
+
+
+def _seeded(make: Callable[[], nn.Module]) -> nn.Module:
+    torch.manual_seed(0)
+    return make().double()
 
 
 #: More declarations of the same classes (options that change them).
@@ -100,6 +109,10 @@ EXTRA = {
     "Centered[invariant]": lambda: (
         symnet.nn.Centered(lambda q: (q**2).sum((-1, -2)), "point"),
         (_randn(B, N, 3, seed=8),),
+    ),
+    "PairPotential[open space]": lambda: (
+        _seeded(lambda: symnet.nn.PairPotential(2.0, hidden=(8,))),
+        (_randn(B, N, 3, seed=10),),
     ),
     "FrameAveraged[vector frame]": lambda: (
         symnet.nn.FrameAveraged(_Model(1), "vector", "vector"),

@@ -28,6 +28,7 @@ GROUND_TRUTH = {
     "double_pendulum_g0": (S.DoublePendulum(g=0.0), "implicit_midpoint"),
     "identical_particles": (S.IdenticalParticles(), "leapfrog"),
     "distinct_masses": (S.IdenticalParticles(masses=[1.0, 2.0, 3.0, 4.0]), "leapfrog"),
+    "lennard_jones_periodic": (S.LennardJones(32, box=6.0, shift="force"), "leapfrog"),
 }
 
 

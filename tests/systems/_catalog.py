@@ -36,6 +36,9 @@ SYSTEMS: dict[str, S.System] = {
     "n_body_gravity": S.NBodyGravity(),
     "n_body_gravity_unequal": S.NBodyGravity(N=4, masses=[1.0, 0.5, 2.0, 1.0], dim=2),
     "n_body_springs": S.NBodySprings(),
+    "lennard_jones": S.LennardJones(32, box=6.0),
+    "lennard_jones_force_shifted": S.LennardJones(32, box=6.0, shift="force"),
+    "yukawa": S.Yukawa(32, box=6.0, cutoff=2.5, kappa=1.5),
 }
 
 IDS = list(SYSTEMS)
