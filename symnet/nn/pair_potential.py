@@ -32,10 +32,9 @@ from torch import Tensor, nn
 
 from symnet._functorch import vmapped
 from symnet.groups import PeriodicBox, Permutation, Rotation, Translation
+from symnet.systems.neighbours._cache import ListCache
 
 __all__ = ["PairPotential"]
-
-_CACHE_SIZE = 8  # neighbour lists kept per module (one per batch shape, dtype, device)
 
 
 def _positive(value: Any, name: str, *, zero: bool = False) -> float:
@@ -131,7 +130,7 @@ class PairPotential(nn.Module):
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Linear(a, b), nn.SiLU()]
         self.mlp = nn.Sequential(*layers[:-1])
-        self._lists: dict[tuple[Any, ...], Any] = {}
+        self._lists = ListCache(self.cutoff, self.skin, box)
         # the declaration read by assert_equivariant(pot, (q,)): an invariant energy of
         # points under the translations of the box (or of space, with rotations) and
         # relabellings of the particles
@@ -176,16 +175,7 @@ class PairPotential(nn.Module):
 
         At most eight are kept (the oldest is dropped).
         """
-        from symnet.systems.neighbours import NeighbourList
-
-        key = (tuple(q.shape), q.dtype, q.device)
-        nl = self._lists.pop(key, None)
-        if nl is None:
-            nl = NeighbourList(self.cutoff, self.skin, self.box)
-            while len(self._lists) >= _CACHE_SIZE:
-                self._lists.pop(next(iter(self._lists)))
-        self._lists[key] = nl
-        return nl
+        return self._lists.get(q)
 
     def _displacements(self, q: Tensor) -> tuple[Tensor, Tensor | None]:
         """Pair displacements ``(P, d)`` and their configuration index (None unbatched)."""

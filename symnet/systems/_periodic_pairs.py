@@ -52,12 +52,12 @@ from symnet.groups import Boost, PeriodicBox, Permutation, Rotation, TimeShift, 
 from symnet.systems._helpers import integer, nonnegative, positive
 from symnet.systems._point_mass import PointMasses
 from symnet.systems.neighbours import NeighbourList, cell_list_pairs
+from symnet.systems.neighbours._cache import ListCache
 from symnet.systems.system import Symmetry
 
 __all__ = ["PeriodicPairSystem", "as_box"]
 
 _SHIFTS = ("energy", "force")
-_CACHE_SIZE = 8  # neighbour lists kept per system (one per batch shape, dtype, device)
 
 
 def as_box(box: Any) -> PeriodicBox:
@@ -182,7 +182,7 @@ class PeriodicPairSystem(PointMasses):
         phi_c, g_c = self._raw(rc2)
         self._phi_c = float(phi_c)
         self._dphi_c = float(g_c) * self.cutoff  # phi'(r_c)
-        self._lists: dict[tuple[Any, ...], NeighbourList] = {}
+        self._lists = ListCache(self.cutoff, self.skin, self.box)
 
     @abstractmethod
     def _raw(self, r2: Tensor) -> tuple[Tensor, Tensor]:
@@ -242,14 +242,7 @@ class PeriodicPairSystem(PointMasses):
         eight are kept (the oldest is dropped). Using it never changes a
         result: it rebuilds when a particle moved more than ``skin / 2``.
         """
-        key = (tuple(q.shape), q.dtype, q.device)
-        nl = self._lists.pop(key, None)
-        if nl is None:
-            nl = NeighbourList(self.cutoff, self.skin, self.box)
-            while len(self._lists) >= _CACHE_SIZE:
-                self._lists.pop(next(iter(self._lists)))
-        self._lists[key] = nl  # most recently used last
-        return nl
+        return self._lists.get(q)
 
     def _pairs(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(dx, first, second, batch)``: displacements ``q_j - q_i`` (P, d), flat indices.
