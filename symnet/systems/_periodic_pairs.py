@@ -47,7 +47,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from symnet._functorch import vmapped
+from symnet._functorch import plain_values, vmapped
 from symnet.groups import Boost, PeriodicBox, Permutation, Rotation, TimeShift, Translation
 from symnet.systems._helpers import integer, nonnegative, positive
 from symnet.systems._point_mass import PointMasses
@@ -72,26 +72,7 @@ def as_box(box: Any) -> PeriodicBox:
     return PeriodicBox(positive("box", box), dim=3)
 
 
-def _values(q: Tensor) -> Tensor | None:
-    """The plain values behind ``torch.func`` wrappers of ``q``, shape ``(C, N, d)``, or None.
-
-    ``C`` counts every configuration the active ``vmap`` levels run over (1
-    without ``vmap``). None when a vmapped axis is among the last two.
-    """
-    F = torch._C._functorch
-    t = q
-    try:
-        while F.is_functorch_wrapped_tensor(t):
-            batched = F.is_batchedtensor(t)
-            bdim = F.maybe_get_bdim(t) if batched else -1
-            t = F.get_unwrapped(t)
-            if batched and bdim >= t.dim() - 2:  # a vmapped axis among (N, d)
-                return None
-    except RuntimeError:  # pragma: no cover - a wrapper that cannot be opened
-        return None
-    if tuple(t.shape[-2:]) != tuple(q.shape[-2:]):  # pragma: no cover - defensive
-        return None
-    return t.detach().reshape(-1, *q.shape[-2:])
+_values = plain_values  # the name the tests use
 
 
 def lattice_cells(N: int, d: int) -> int:

@@ -463,3 +463,33 @@ def test_shifted_displacements_are_exact_within_the_cutoff_between_rebuilds():
         assert inside.sum() > 100
         assert torch.allclose(fast[inside], exact[inside], atol=1e-12, rtol=0)
     assert nl.builds == 1  # the moves stayed within skin / 2: no rebuild hid a bug
+
+
+def test_a_user_potential_through_a_neighbour_list_works_under_vmap():
+    """``NeighbourList.update`` inside ``torch.func.vmap`` (the checker's per-sample probe).
+
+    Regression: the list's rebuild decision read the values of a batched tensor
+    and vmap refused it, so no user potential built on it could be checked.
+    """
+    from torch.func import grad, vmap
+
+    box = PeriodicBox([9.0, 7.0])
+    gen = torch.Generator().manual_seed(4)
+    q = box.wrap(9.0 * torch.rand(3, 40, 2, dtype=F64, generator=gen))
+    nl = NeighbourList(cutoff=1.5, skin=0.3, box=box)
+
+    def phi(r: torch.Tensor) -> torch.Tensor:
+        return (1.5 - r) ** 3
+
+    def energy(x: torch.Tensor) -> torch.Tensor:
+        return pair_energy(x, nl.update(x), phi, cutoff=1.5)
+
+    per_sample = vmap(grad(energy))(q)
+    reference = torch.stack(
+        [torch.func.grad(lambda x: pair_energy(x, all_pairs(x, 1.5, box), phi, 1.5))(c) for c in q]
+    )
+    assert torch.allclose(per_sample, reference, atol=1e-12, rtol=0)
+    assert torch.allclose(vmap(energy)(q[:, None]).squeeze(1), energy(q), atol=1e-12, rtol=0)
+    assert nl.builds == 1  # vmap neither read nor rebuilt the cached list
+    nl.update(q)
+    assert nl.builds == 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from symnet._functorch import plain_values, vmapped
 from symnet._validate import real
 from symnet.groups.box import PeriodicBox
 from symnet.systems.neighbours._checks import (
@@ -148,6 +149,8 @@ class NeighbourList:
             since the build of every pair); :meth:`Pairs.displacements` gives
             the minimum image of all.
         """
+        if vmapped():
+            return self._union_pairs(q)
         rebuild, jumps = self._motion(q)
         if rebuild:
             check_finite(q.detach())
@@ -164,6 +167,35 @@ class NeighbourList:
             pairs.i, pairs.j, pairs.batch, pairs.shift, self.box, self.cutoff, pairs.candidates
         )
         return self.pairs
+
+    def _union_pairs(self, q: Tensor) -> Pairs:
+        """:meth:`update` under ``torch.func.vmap`` (per-sample derivatives), list untouched.
+
+        No decision can depend on the values of a batched tensor, so the list
+        is neither read nor rebuilt: one cell list is built from the plain
+        values behind the transform (every configuration the ``vmap`` runs
+        over), and the union of its pairs serves each of them. The shifts are
+        zero: :meth:`Pairs.displacements` and :func:`pair_energy` take the
+        minimum image from the positions. When the values cannot be read (a
+        vmapped axis among the last two) every pair ``i < j`` is listed (O(N^2)).
+        """
+        N = q.shape[-2]
+        values = plain_values(q)
+        if values is None:
+            i, j = torch.triu_indices(N, N, 1, device=q.device)
+            candidates = len(i)
+        else:
+            built = cell_list_pairs(values, self.cutoff + self.skin, self.box)
+            key = torch.unique(built.i * N + built.j)
+            i, j = torch.div(key, N, rounding_mode="floor"), key.remainder(N)
+            candidates = built.candidates
+        batch = None
+        if q.dim() == 3:
+            B = q.shape[0]
+            batch = torch.arange(B, device=q.device).repeat_interleave(len(i))
+            i, j = i.repeat(B), j.repeat(B)
+        shift = torch.zeros(len(i), q.shape[-1], dtype=q.dtype, device=q.device)
+        return Pairs(i, j, batch, shift, self.box, self.cutoff, candidates)
 
 
 def _follow_jumps(pairs: Pairs, jumps: Tensor, box: PeriodicBox) -> Pairs:
