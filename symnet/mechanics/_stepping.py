@@ -17,7 +17,6 @@ the eager ones to round-off.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -25,8 +24,14 @@ import torch
 from torch import Tensor
 
 from symnet.mechanics import _compile_cache as cache
+from symnet.mechanics._auto_rule import (
+    AUTO_CACHED_SECONDS,
+    AUTO_COMPILE_SECONDS,
+    AutoRule,
+)
 from symnet.mechanics._deferred import Deferred, lookup
 from symnet.mechanics._errors import ConvergenceError, SingularMassMatrixError
+from symnet.mechanics._recorder import CHECK_EVERY, Recorder
 from symnet.mechanics.compiled import can_trace_now, compiled_copy
 from symnet.mechanics.field import Traceable, VectorField
 from symnet.mechanics.methods import Integrator
@@ -43,16 +48,6 @@ __all__ = [
     "with_step",
 ]
 
-#: Steps per NaN/inf check (and at most between two progress calls).
-CHECK_EVERY = 64
-#: ``compile="auto"`` compiles when the predicted eager time of the remaining
-#: steps exceeds this (seconds), for a function that still has to be compiled.
-AUTO_COMPILE_SECONDS = 30.0
-#: The same bound when the compiled function is already in the cache.
-AUTO_CACHED_SECONDS = 0.1
-#: Eager steps timed (after the first, checked one) before ``"auto"`` decides.
-AUTO_WARMUP = 3
-
 
 def with_step(err: Exception, step: int, t: float) -> Exception:
     """The error of a field or solve, with the rollout step in its message and attributes."""
@@ -62,132 +57,6 @@ def with_step(err: Exception, step: int, t: float) -> Exception:
             msg, batch_index=err.batch_index, condition=err.condition, step=step
         )
     return ConvergenceError(msg, step=step, residual=getattr(err, "residual", None))
-
-
-class Recorder:
-    """Collects the states of a rollout and checks them for NaN/inf in blocks.
-
-    Appending to a list and stacking once at the end costs less per step than
-    copying every state into a preallocated buffer, and it records the graph
-    when autograd needs it.
-
-    With ``every > 1`` only the states of steps ``0, every, 2 every, ...``
-    are kept once checked; the others live in a window of the latest block
-    (the steps since the last check and the state before them, which a rerun
-    starts from), so memory is ``O(steps / every + CHECK_EVERY)`` states.
-    Attributes ``xs``, ``ys`` hold that window: states ``base .. base + len - 1``.
-    """
-
-    def __init__(self, x0: Tensor, y0: Tensor, every: int = 1) -> None:
-        self.every = every
-        self.kept_x: list[Tensor] = []
-        self.kept_y: list[Tensor] = []
-        self.xs = [x0]
-        self.ys = [y0]
-        self.base = 0
-        self.checked = 1
-
-    def append(self, x: Tensor, y: Tensor) -> None:
-        self.xs.append(x)
-        self.ys.append(y)
-
-    def truncate(self, k: int) -> None:
-        """Keep the states ``0 .. k - 1`` only (``k - 1`` must be in the window)."""
-        del self.xs[k - self.base :], self.ys[k - self.base :]
-        self.checked = min(self.checked, k)
-
-    def _kept(self, lo: int, hi: int) -> range:
-        """Window positions of the recorded steps in ``[lo, hi)`` (multiples of ``every``)."""
-        first = -(-lo // self.every) * self.every
-        return range(first - self.base, hi - self.base, self.every)
-
-    def stacked(self) -> tuple[Tensor, Tensor]:
-        """The recorded states, shape (K, B, *S): steps ``0, every, ...`` held."""
-        idx = self._kept(self.base, self.base + len(self.xs))
-        xs = self.kept_x + [self.xs[i] for i in idx]
-        ys = self.kept_y + [self.ys[i] for i in idx]
-        return torch.stack(xs), torch.stack(ys)
-
-    def first_nonfinite(self) -> tuple[int, int] | None:
-        """``(step, batch index)`` of the first NaN/inf state in the window, or None."""
-        xs, ys = torch.stack(self.xs).detach(), torch.stack(self.ys).detach()
-        bad = ~(torch.isfinite(xs).flatten(2).all(-1) & torch.isfinite(ys).flatten(2).all(-1))
-        if not bool(bad.any()):
-            return None
-        k = int(bad.any(dim=1).nonzero()[0, 0])
-        return self.base + k, int(bad[k].nonzero()[0, 0])
-
-    def _compact(self) -> None:
-        """Drop checked states before ``checked - 1`` from the window; keep the recorded ones."""
-        stop = self.checked - 1
-        if stop <= self.base:
-            return
-        for i in self._kept(self.base, stop):
-            self.kept_x.append(self.xs[i])
-            self.kept_y.append(self.ys[i])
-        del self.xs[: stop - self.base], self.ys[: stop - self.base]
-        self.base = stop
-
-    def block_finite(self) -> Tensor | None:
-        """Whether every state appended since the last call is finite.
-
-        A 0-d bool tensor (no synchronisation); None when there is none.
-        """
-        self._compact()
-        lo, hi = self.checked - self.base, len(self.xs)
-        self.checked = self.base + hi
-        if hi <= lo:
-            return None
-        xs = torch.stack([s.detach() for s in self.xs[lo:hi]])
-        ys = torch.stack([s.detach() for s in self.ys[lo:hi]])
-        return torch.isfinite(xs).all() & torch.isfinite(ys).all()
-
-
-class AutoRule:
-    """The decision of ``compile="auto"``, from the measured cost of eager steps.
-
-    After the first step (eager and checked, not timed) the next ``warmup``
-    steps are timed; the mean time per step times the steps left is the
-    predicted eager time. Compile when it exceeds ``threshold`` seconds for a
-    function still to compile, ``cached_threshold`` for one compiled already.
-    Measured on a 2-core machine: compiling a whole rk4 step costs 1-3 s for
-    a closed-form field and 20-26 s for an MLP Lagrangian, and the compiled
-    steps run 2-5x faster, so compiling pays for itself from about 30 s of
-    eager time on.
-
-    Parameters
-    ----------
-    clock : callable
-        ``clock() -> seconds`` (injectable for tests).
-    """
-
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.perf_counter,
-        warmup: int = AUTO_WARMUP,
-        threshold: float = AUTO_COMPILE_SECONDS,
-        cached_threshold: float = AUTO_CACHED_SECONDS,
-    ) -> None:
-        self.clock = clock
-        self.warmup = warmup
-        self.threshold = threshold
-        self.cached_threshold = cached_threshold
-        self.start: tuple[float, int] | None = None
-        self.predicted: float | None = None
-
-    def tick(self, done: int, total: int, cached: Callable[[], bool]) -> bool | None:
-        """Call after each eager step: True to compile now, False never, None: keep timing."""
-        now = self.clock()
-        if self.start is None:
-            self.start = (now, done)
-            return None
-        t0, d0 = self.start
-        if done - d0 < self.warmup:
-            return None
-        self.predicted = (now - t0) / (done - d0) * (total - done)
-        limit = self.cached_threshold if cached() else self.threshold
-        return self.predicted > limit
 
 
 class ScaledField:
