@@ -30,9 +30,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from symnet._functorch import vmapped
 from symnet.groups import PeriodicBox, Permutation, Rotation, Translation
 from symnet.systems.neighbours._cache import ListCache
+from symnet.systems.neighbours._checks import nonfinite_configurations
 
 __all__ = ["PairPotential"]
 
@@ -81,9 +81,10 @@ class PairPotential(nn.Module):
     from a neighbour list cached per batch shape, dtype and device, rebuilt
     when a particle moved more than ``skin / 2`` (so the cache never changes
     a result). Under ``torch.func.vmap`` (per-sample derivatives, as in the
-    Noether checker's probe) every pair ``i < j`` is evaluated with a mask
-    instead: the same numbers, O(N^2) memory. The module is created in torch's default dtype; call
-    ``.double()`` for float64.
+    Noether checker's probe) the list gives the pairs of one cell list over
+    the mapped configurations, untouched itself: the same numbers, memory
+    O(N) per configuration. The module is created in torch's default dtype;
+    call ``.double()`` for float64.
 
     Examples
     --------
@@ -179,18 +180,8 @@ class PairPotential(nn.Module):
 
     def _displacements(self, q: Tensor) -> tuple[Tensor, Tensor | None]:
         """Pair displacements ``(P, d)`` and their configuration index (None unbatched)."""
-        if not vmapped():
-            pairs = self.neighbour_list(q).update(q)
-            return pairs.displacements(q), pairs.batch
-        N = q.shape[-2]
-        i, j = torch.triu_indices(N, N, 1, device=q.device)
-        dx = q[..., j, :] - q[..., i, :]
-        if self.box is not None:
-            dx = self.box.minimum_image(dx)
-        if q.dim() == 2:
-            return dx, None
-        batch = torch.arange(q.shape[0], device=q.device).repeat_interleave(len(i))
-        return dx.reshape(-1, q.shape[-1]), batch
+        pairs = self.neighbour_list(q).update(q)
+        return pairs.displacements(q), pairs.batch
 
     # ------------------------------------------------------------------ energy, forces
     def forward(self, q: Tensor) -> Tensor:
@@ -200,13 +191,12 @@ class PairPotential(nn.Module):
         its step instead of the neighbour list refusing the positions).
         """
         q = self._check(q)
-        if not vmapped():
-            bad = ~torch.isfinite(q.detach()).flatten(-2).all(-1)
-            if bool(bad.any()):
-                if q.dim() == 2:
-                    return q.sum() * math.nan
-                out = q.new_full((q.shape[0],), math.nan)
-                return out.masked_scatter(~bad, self(q[~bad])) if (~bad).any() else out
+        bad = nonfinite_configurations(q)
+        if bad is not None:
+            if q.dim() == 2:
+                return q.sum() * math.nan
+            out = q.new_full((q.shape[0],), math.nan)
+            return out.masked_scatter(~bad, self(q[~bad])) if (~bad).any() else out
         dx, batch = self._displacements(q)
         r2 = (dx * dx).sum(-1)
         inside = r2 < self.cutoff**2

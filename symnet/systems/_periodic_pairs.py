@@ -17,14 +17,14 @@ Pairs come from a :class:`~symnet.systems.neighbours.NeighbourList` (cell list
 with a skin, time and memory O(N)) cached on the instance per batch shape,
 dtype and device; its :meth:`~symnet.systems.neighbours.NeighbourList.update`
 rebuilds whenever a particle moved more than half the skin from the positions
-of the last build, so the cache never changes a result, only the work. Inside
-a ``torch.func`` transform (``vmap``, ``grad``, ``jvp``, ...) the cache is not
-used: the pairs come from a cell list over the values behind the transform
-(the union over the configurations a ``vmap`` runs over), so the Lagrangian
-is differentiable per sample with ``torch.func`` at memory O(N) per
-configuration too. The neighbour list is data-dependent, so ``torch.compile``
-cannot trace the forces: a rollout with ``compile=True`` runs them eagerly
-(with a warning; pass ``compile=False``).
+of the last build, so the cache never changes a result, only the work. It
+also serves ``torch.func`` transforms: under ``grad``, ``vjp`` and ``jvp`` as
+at top level, under ``vmap`` with the pairs of one cell list over the mapped
+configurations (the list itself untouched), so the Lagrangian is
+differentiable per sample at memory O(N) per configuration too. The
+neighbour list is data-dependent, so ``torch.compile`` cannot trace the
+forces: a rollout with ``compile=True`` runs them eagerly (with a warning;
+pass ``compile=False``).
 
 Symmetries: translations of the torus (``Translation(d, box=box)``),
 Galilean boosts (the potential depends on differences only, and the charge
@@ -47,12 +47,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from symnet._functorch import plain_values, vmapped
+from symnet._functorch import vmapped
 from symnet.groups import Boost, PeriodicBox, Permutation, Rotation, TimeShift, Translation
 from symnet.systems._helpers import integer, nonnegative, positive
 from symnet.systems._point_mass import PointMasses
-from symnet.systems.neighbours import NeighbourList, cell_list_pairs
+from symnet.systems.neighbours import NeighbourList
 from symnet.systems.neighbours._cache import ListCache
+from symnet.systems.neighbours._checks import nonfinite_configurations
 from symnet.systems.system import Symmetry
 
 __all__ = ["PeriodicPairSystem", "as_box"]
@@ -70,9 +71,6 @@ def as_box(box: Any) -> PeriodicBox:
             f"cubic 3-d box), got {type(box).__name__} {box!r}"
         )
     return PeriodicBox(positive("box", box), dim=3)
-
-
-_values = plain_values  # the name the tests use
 
 
 def lattice_cells(N: int, d: int) -> int:
@@ -228,60 +226,22 @@ class PeriodicPairSystem(PointMasses):
     def _pairs(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(dx, first, second, batch)``: displacements ``q_j - q_i`` (P, d), flat indices.
 
-        ``first = b N + i``, ``second = b N + j``, ``batch = b``. By the cached
-        neighbour list, also under ``grad``/``vjp``/``jvp``; under ``vmap`` by
-        :meth:`_transformed_pairs`.
+        ``first = b N + i``, ``second = b N + j``, ``batch = b``, by the cached
+        neighbour list (also inside ``torch.func`` transforms).
         """
-        if vmapped():
-            return self._transformed_pairs(q)
         pairs = self.neighbour_list(q).update(q)
         assert pairs.batch is not None
         base = pairs.batch * self.N
         # the list's image shifts are exact within the cutoff (beyond it the mask
-        # zeroes the pair): no minimum image per pair and step
-        return pairs.shifted_displacements(q), base + pairs.i, base + pairs.j, pairs.batch
-
-    def _transformed_pairs(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """:meth:`_pairs` under ``torch.func.vmap``, without the cache.
-
-        The values behind the transform's wrappers (every configuration a
-        ``vmap`` runs over) give a cell list; the union of its pairs, applied
-        to every configuration with the cutoff mask, is complete for each of
-        them: memory O(configurations x N). If the values cannot be read (a
-        vmapped axis among the last two), every pair ``i < j`` is used
-        (O(N^2) memory, the same numbers).
-        """
-        B, N, d = q.shape
-        values = _values(q)
-        if values is None:
-            idx = torch.triu_indices(N, N, 1, device=q.device)
-            i, j = idx[0], idx[1]
-        else:
-            built = cell_list_pairs(values, self.cutoff + self.skin, self.box)
-            key = torch.unique(built.i * N + built.j)
-            i, j = torch.div(key, N, rounding_mode="floor"), key.remainder(N)
-        dx = self.box.minimum_image(q[:, j] - q[:, i]).reshape(-1, d)
-        base = (torch.arange(B, device=q.device) * N)[:, None]
-        first, second = (base + i).reshape(-1), (base + j).reshape(-1)
-        return dx, first, second, torch.div(first, N, rounding_mode="floor")
+        # zeroes the pair): no minimum image per pair and step. Under vmap the list
+        # gives unshifted pairs of the mapped configurations: minimum image then.
+        dx = pairs.displacements(q) if vmapped() else pairs.shifted_displacements(q)
+        return dx, base + pairs.i, base + pairs.j, pairs.batch
 
     def _check_positions(self, q: Tensor) -> None:
         self.check_state(q, q, ("q", "q"))
 
     # ------------------------------------------------------------------ mechanics
-    def _diverged(self, q: Tensor) -> Tensor | None:
-        """The mask ``(B,)`` of configurations holding NaN/inf, or None when all are finite.
-
-        A diverged state (a rollout with too large a step) gets NaN forces and
-        energy, so that the rollout reports it at its step and sample instead of
-        the neighbour list refusing it. One host read, shared with the list's.
-        Never under ``vmap`` (no values to read there).
-        """
-        if vmapped():
-            return None
-        bad = ~torch.isfinite(q.detach()).flatten(1).all(1)
-        return bad if bool(bad.any()) else None
-
     def potential(self, q: Tensor) -> Tensor:
         """``V(q) = sum_{i<j} phi_s(r_ij)`` (minimum image), shape ``(B,)``; ``q`` (B, N, d).
 
@@ -289,7 +249,7 @@ class PeriodicPairSystem(PointMasses):
         NaN for a configuration holding NaN/inf.
         """
         self._check_positions(q)
-        bad = self._diverged(q)
+        bad = nonfinite_configurations(q)
         if bad is not None:
             out = q.new_full((q.shape[0],), math.nan)
             return out.masked_scatter(~bad, self.potential(q[~bad])) if (~bad).any() else out
@@ -303,7 +263,7 @@ class PeriodicPairSystem(PointMasses):
         NaN for a configuration holding NaN/inf.
         """
         self._check_positions(q)
-        bad = self._diverged(q)
+        bad = nonfinite_configurations(q)
         if bad is not None:
             out = torch.full_like(q, math.nan)
             if (~bad).any():

@@ -11,8 +11,8 @@ from torch.func import grad, vmap
 import symnet.noether as nt
 from symnet import mechanics
 from symnet import systems as S
+from symnet._functorch import plain_values as _values
 from symnet.groups import Boost, PeriodicBox, Permutation, Rotation, TimeShift, Translation
-from symnet.systems._periodic_pairs import _values
 
 F64 = torch.float64
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import Tensor
 
+from symnet._functorch import vmapped
 from symnet.groups.box import PeriodicBox
 from symnet.systems.neighbours.verlet import NeighbourList
 
@@ -39,7 +40,14 @@ class ListCache:
         return len(self._lists)
 
     def get(self, q: Tensor) -> NeighbourList:
-        """The list for positions shaped like ``q`` (``(B, N, d)`` or ``(N, d)``)."""
+        """The list for positions shaped like ``q`` (``(B, N, d)`` or ``(N, d)``).
+
+        Under ``torch.func.vmap`` a fresh list that the cache does not keep (its
+        ``update`` there neither reads nor builds it): the cached lists of the
+        real batch shapes stay as they were.
+        """
+        if vmapped():
+            return NeighbourList(self.cutoff, self.skin, self.box)
         key = (tuple(q.shape), q.dtype, q.device)
         nl = self._lists.pop(key, None)
         if nl is None:

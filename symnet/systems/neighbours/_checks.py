@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from symnet._functorch import vmapped
 from symnet._validate import real
 from symnet.groups.box import PeriodicBox
 
@@ -66,6 +67,21 @@ def check_finite(x: Tensor, name: str = "q") -> None:
     """ValueError unless every entry of ``x`` is finite (one host sync)."""
     if x.numel() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} must hold finite positions, got NaN or inf")
+
+
+def nonfinite_configurations(q: Tensor) -> Tensor | None:
+    """The mask ``q.shape[:-2]`` of configurations ``(..., N, d)`` holding NaN/inf, or None.
+
+    None when every configuration is finite, and under ``torch.func.vmap``
+    (whose batched values cannot be read). A potential gives NaN energy and
+    forces for the masked configurations (a diverged rollout then reports its
+    step and sample) instead of letting the neighbour list refuse them. One
+    host read.
+    """
+    if vmapped():
+        return None
+    bad = ~torch.isfinite(q.detach()).flatten(-2).all(-1)
+    return bad if bool(bad.any()) else None
 
 
 def separations(
