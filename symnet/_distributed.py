@@ -9,6 +9,10 @@ and the reductions return their input.
 
 Collectives run on the backend's device: CUDA tensors for NCCL (the current
 device), CPU tensors for gloo; results come back on the input's device.
+
+Data-parallel training (:func:`symnet.models.train`,
+:func:`symnet.learning.check_training`) shares two more: :func:`wrap_ddp` and
+:func:`mean_weight`.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ __all__ = [
     "all_reduce_sum",
     "broadcast_object",
     "gather_rows",
+    "mean_weight",
     "rank",
     "run_everywhere",
     "shard",
     "world_size",
+    "wrap_ddp",
 ]
 
 T = TypeVar("T")
@@ -77,6 +83,29 @@ def shard(n: int, rank_: int | None = None, world: int | None = None) -> slice:
     base, extra = divmod(n, world)
     start = rank_ * base + min(rank_, extra)
     return slice(start, start + base + (1 if rank_ < extra else 0))
+
+
+def mean_weight(part: slice, n: int) -> float:
+    """``n_local / n * world`` for this rank's ``part`` of a global batch of ``n``.
+
+    The local mean loss times it, averaged over the ranks by
+    ``DistributedDataParallel``, has the gradient of the global mean loss,
+    whatever the sizes of the parts.
+    """
+    return (part.stop - part.start) / n * world_size()
+
+
+def wrap_ddp(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``DistributedDataParallel(module)``; ``device_ids`` only for a CUDA module.
+
+    ``find_unused_parameters=True``: a parameter the loss does not depend on
+    (the constant of a Lagrangian) keeps no gradient, as in one process. DDP
+    starts every rank from rank 0's parameters and buffers.
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
 
 
 def _device() -> torch.device:

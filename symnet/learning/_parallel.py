@@ -4,9 +4,6 @@
   ``DataParallel`` or any container whose parameters are all those of its
   ``.module`` (their names carry a ``module.`` prefix; symmetries name the
   parameters of the user's model);
-- :func:`wrap` puts a module in ``DistributedDataParallel`` (what
-  :func:`~symnet.learning.check_training` trains under an active
-  ``torch.distributed`` group);
 - :func:`shard_batch` keeps this rank's contiguous slice of a global batch
   (:func:`symnet._distributed.shard`), with the weight ``n_local / n * world``
   that makes DDP's averaged gradient the gradient of the global mean loss.
@@ -17,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from symnet import _distributed as dist_
 
-__all__ = ["unwrap", "wrap", "shard_batch", "is_ddp"]
+__all__ = ["unwrap", "shard_batch", "is_ddp"]
 
 
 def _wrapper_types() -> tuple[type, ...]:
@@ -69,19 +65,6 @@ def unwrap(model: nn.Module, names: Iterable[str] = ()) -> nn.Module:
                 return level
         level = _inner(level)
     return last
-
-
-def wrap(module: nn.Module, device: torch.device) -> nn.Module:
-    """``DistributedDataParallel(module)``; ``device_ids`` only for a CUDA module.
-
-    ``find_unused_parameters=True``: a parameter the loss does not depend on
-    keeps no gradient, as in one process. DDP starts every rank from rank 0's
-    parameters and buffers.
-    """
-    from torch.nn.parallel import DistributedDataParallel
-
-    ids = [device] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
 
 
 def _first_tensor(x: Any) -> Tensor | None:
@@ -141,4 +124,4 @@ def shard_batch(batch: Any) -> tuple[Any, float]:
             "distributed=False"
         )
     part = dist_.shard(n)
-    return _slice(batch, part, n), (part.stop - part.start) / n * world
+    return _slice(batch, part, n), dist_.mean_weight(part, n)

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from symnet import _distributed as dist_
+from symnet._distributed import wrap_ddp
 from symnet._util import cast_callable, copy_module
 from symnet.learning._functional import (
     LossProbe,
@@ -30,7 +31,7 @@ from symnet.learning._functional import (
     split_batch,
 )
 from symnet.learning._options import flag, float_dtype, integer, real
-from symnet.learning._parallel import is_ddp, shard_batch, unwrap, wrap
+from symnet.learning._parallel import is_ddp, shard_batch, unwrap
 from symnet.learning._recursion import optimizer_kind
 from symnet.learning.find import DEFAULT_TOL, find_symmetries
 from symnet.learning.ledger import ChargeLedger
@@ -265,7 +266,7 @@ def check_training(
     forward: nn.Module = run_model
     if distributed:
         # the user's own DDP wrapper when it trains the user's model in place
-        forward = wrapper if not copy and is_ddp(wrapper) else wrap(run_model, device)
+        forward = wrapper if not copy and is_ddp(wrapper) else wrap_ddp(run_model, device)
     ledger = ChargeLedger(forward, symmetries, run_opt, auto_record=True)
     finite = _FiniteLosses()
     try:

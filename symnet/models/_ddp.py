@@ -23,7 +23,6 @@ import torch
 from torch import Tensor, nn
 
 from symnet import _distributed as dist_
-from symnet.models import _distributed as ddp_
 from symnet.models._data import Dataset
 from symnet.models._steps import _evaluate_sum, _finite_prediction, _mean_loss, _predict
 from symnet.models.checkpoint import read_checkpoint
@@ -55,7 +54,7 @@ class Runner:
         self.model, self.target, self.ctx = model, target, ctx
         self.rank, self.world = dist_.rank(), dist_.world_size()
         self.device = device
-        self.ddp = ddp_.wrap(_Predictor(model, target, ctx), device)
+        self.ddp = dist_.wrap_ddp(_Predictor(model, target, ctx), device)
 
     def check_batches(self, size: int | None, batch: int) -> None:
         """ValueError unless every step gives every rank at least one sample."""
@@ -106,7 +105,7 @@ class Runner:
                 f"the model's prediction {where} is not finite on another rank (its error names "
                 "the sample); the weights were not updated with it"
             )
-        (value * ((b - a) / n * self.world)).backward()
+        (value * dist_.mean_weight(slice(a, b), n)).backward()
         return stats[0]
 
     def evaluate(self, data: Dataset, batch_size: int | None) -> float:
