@@ -18,7 +18,14 @@ from symnet._util import check_tensor, format_shape
 from symnet._validate import integer
 from symnet.noether.verdict import VerdictThresholds
 
-__all__ = ["check_thresholds", "compile_option", "integer_option", "prepare_states", "real_option"]
+__all__ = [
+    "check_thresholds",
+    "compile_option",
+    "bool_option",
+    "integer_option",
+    "prepare_states",
+    "real_option",
+]
 
 
 def integer_option(x: Any, name: str, minimum: int) -> int:
@@ -77,3 +84,10 @@ def prepare_states(q0: Any, v0: Any, names: tuple[str, str]) -> tuple[Tensor, Te
         )
     f64 = torch.float64
     return q0.detach().to(f64).clone(), v0.detach().to(f64).clone()
+
+
+def bool_option(x: Any, name: str) -> bool:
+    """``x`` if it is True or False, else a ValueError naming ``name``."""
+    if x is True or x is False:
+        return x
+    raise ValueError(f"{name} must be True or False, got {x!r} ({type(x).__name__})")

@@ -14,6 +14,7 @@ import torch
 from symnet import _distributed
 from symnet._rng import as_generator
 from symnet.noether._options import (
+    bool_option,
     check_thresholds,
     compile_option,
     integer_option,
@@ -22,7 +23,7 @@ from symnet.noether._options import (
 from symnet.noether.pipeline import RunSpec
 from symnet.noether.verdict import VerdictThresholds
 
-__all__ = ["Setup", "flag", "validate_options"]
+__all__ = ["Setup", "validate_options"]
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,5 @@ def validate_options(form: str, fn: Any, options: dict[str, Any]) -> Setup:
         # bars on rank 0 only (under torch.distributed)
         progress=bool(options["progress"]) and _distributed.rank() == 0,
         chunk_size=chunk_size,
-        distributed=flag(options["distributed"], "distributed"),
+        distributed=bool_option(options["distributed"], "distributed"),
     )
-
-
-def flag(x: Any, name: str) -> bool:
-    """``x`` if it is True or False, else a ValueError naming ``name``."""
-    if x is True or x is False:
-        return x
-    raise ValueError(f"{name} must be True or False, got {x!r} ({type(x).__name__})")

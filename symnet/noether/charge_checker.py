@@ -18,6 +18,7 @@ from torch import Tensor
 from symnet._deprecation import MISSING, renamed_argument
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable
+from symnet.noether._options import bool_option
 from symnet.noether._quantities import ChargeValues, StateGradients, gradients
 from symnet.noether.discovery.inputs import integer, real, states
 from symnet.noether.discovery.phase_space import Charge, charge_bracket
@@ -143,8 +144,7 @@ def check_charges(
         raise TypeError(f"field must be callable (q, p, t) -> (qdot, pdot), got {field!r}")
     thresholds = check_thresholds(thresholds, "thresholds")
     compile = compile_option(compile, "compile")
-    if distributed is not True and distributed is not False:
-        raise ValueError(f"distributed must be True or False, got {distributed!r}")
+    distributed = bool_option(distributed, "distributed")
     q, p = states(q0, p0, ("q0", "p0"), torch.float64)
     H = cast_callable(H, torch.float64)
     t0 = torch.zeros(q.shape[0], dtype=q.dtype, device=q.device)

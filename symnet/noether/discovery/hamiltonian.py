@@ -22,11 +22,11 @@ from torch import Tensor
 
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable, with_time
+from symnet.noether._options import bool_option
 from symnet.noether.discovery.algebra import poisson_algebra
 from symnet.noether.discovery.charge_naming import name_charges
 from symnet.noether.discovery.inputs import (
     ALGEBRA_STATES,
-    check_distributed,
     check_dtype,
     check_options,
     states,
@@ -132,7 +132,7 @@ def discover_hamiltonian(
         raise TypeError(f"H must be callable, got {type(H).__name__}")
     check_options(threshold, max_relative, min_gap)
     dtype = check_dtype(dtype)
-    distributed = check_distributed(distributed)
+    distributed = bool_option(distributed, "distributed")
     q, p = states(q, p, ("q", "p"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
     tt = times(t, B, dtype, q.device)

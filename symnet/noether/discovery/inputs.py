@@ -24,7 +24,6 @@ __all__ = [
     "times",
     "check_options",
     "check_dtype",
-    "check_distributed",
     "flag",
     "integer",
     "real",
@@ -83,15 +82,6 @@ def times(t: Any, B: int, dtype: torch.dtype, device: torch.device | None = None
         raise ValueError(f"t must be a scalar or have shape ({B},), got {format_shape(t.shape)}")
     check_tensor(t, "t")
     return t.clone()
-
-
-def check_distributed(distributed: Any) -> bool:
-    """``distributed`` if it is True or False (a ValueError naming it otherwise)."""
-    if distributed is True or distributed is False:
-        return distributed
-    raise ValueError(
-        f"distributed must be True or False, got {distributed!r} ({type(distributed).__name__})"
-    )
 
 
 def check_options(threshold: Any, max_relative: Any, min_gap: Any) -> None:

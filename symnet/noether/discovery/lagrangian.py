@@ -39,12 +39,12 @@ from torch import Tensor
 from symnet._probe import check_autodiff
 from symnet._util import cast_callable
 from symnet.groups import Generator
+from symnet.noether._options import bool_option
 from symnet.noether._quantities import StateGradients, lagrangian_charge_values
 from symnet.noether.discovery.algebra import vector_field_algebra
 from symnet.noether.discovery.candidates import Layout, affine_columns, field_matrix
 from symnet.noether.discovery.inputs import (
     ALGEBRA_STATES,
-    check_distributed,
     check_dtype,
     check_options,
     flag,
@@ -325,7 +325,7 @@ def discover(
     check_options(threshold, max_relative, min_gap)
     particlewise, time = flag(particlewise, "particlewise"), flag(time, "time")
     dtype = check_dtype(dtype)
-    distributed = check_distributed(distributed)
+    distributed = bool_option(distributed, "distributed")
     q, v = states(q, qdot, ("q", "qdot"), dtype)
     B, S = q.shape[0], tuple(q.shape[1:])
     tt = times(t, B, dtype, q.device)
