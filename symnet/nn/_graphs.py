@@ -37,6 +37,10 @@ def fully_connected_graph(
         Long, shape ``(2, num_edges)``: row 0 sources ``j``, row 1 targets
         ``i``, sorted by target.
     """
+    if batch is not None and tuple(batch.shape) != (num_nodes,):
+        raise ValueError(
+            f"batch must have shape (num_nodes,) = ({num_nodes},), got {tuple(batch.shape)}"
+        )
     dev = device if device is not None else (batch.device if batch is not None else None)
     idx = torch.arange(num_nodes, device=dev)
     keep = idx[:, None] != idx[None, :]
