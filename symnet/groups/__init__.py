@@ -28,10 +28,13 @@ from symnet.groups.time_shift import TimeShift  # isort: skip
 from symnet.groups.boost import Boost  # isort: skip
 from symnet.groups.permutation import Permutation  # isort: skip
 from symnet.groups.reflection import Reflection  # isort: skip
+from symnet.groups.lorentz import Lorentz  # isort: skip
+from symnet.groups.symplectic import Symplectic  # isort: skip
 from symnet.groups.abelian import VectorGroup  # isort: skip
 from symnet.groups.one_parameter import OneParameterGroup, as_group  # isort: skip
 from symnet.groups.product import ProductGroup  # isort: skip
 from symnet.groups.reps import PermRep, Rep, Scalar, SumRep, TensorRep, Vector  # isort: skip
+from symnet.groups.rep_dual import DualRep, T  # isort: skip
 from symnet.groups.resolve import (  # isort: skip
     SymmetrySet,
     resolve_symmetries,
@@ -39,6 +42,8 @@ from symnet.groups.resolve import (  # isort: skip
 )
 
 __all__ = [
+    "DualRep",
+    "T",
     "Vector",
     "TensorRep",
     "SumRep",
@@ -55,9 +60,11 @@ __all__ = [
     "PeriodicBox",
     "Permutation",
     "ProductGroup",
+    "Lorentz",
     "Reflection",
     "Rotation",
     "SymmetrySet",
+    "Symplectic",
     "TimeShift",
     "Translation",
     "VectorGroup",

@@ -90,10 +90,10 @@ class Reflection(Group, by_name="reflection"):
         return self.dim % 2 == 1  # type: ignore[operator]
 
     def supports_kind(self, kind: Kind) -> bool:
-        """e3nn irreps need d = 3 (where ``P = -I`` is e3nn's parity); reps are not supported."""
+        """e3nn irreps need d = 3 (where ``P = -I`` is e3nn's parity); every other kind fits."""
         if kind.name == "irreps":
             return self.dim == 3
-        return kind.name != "rep"
+        return True
 
     # ----------------------------------------------------------------- elements
     def _batch(self, g: Element) -> int:

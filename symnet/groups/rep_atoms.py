@@ -63,6 +63,11 @@ class Scalar(_Atom):
     def __repr__(self) -> str:
         return "S"
 
+    @property
+    def T(self) -> Rep:  # noqa: N802 - the dual, as in EMLP
+        """The trivial rep is its own dual."""
+        return self
+
     def _factor_matrix(self, factor: Group, g: Element) -> Tensor:
         return torch.ones(1, 1, 1, dtype=_F64)
 

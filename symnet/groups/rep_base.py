@@ -4,7 +4,7 @@ A rep bound to a :class:`~symnet.groups.Group` gives the matrices ``rho(g)``
 of group elements (:meth:`Rep.matrix`) and ``rho(X)`` of Lie algebra
 generators (:meth:`Rep.lie`), acts on rep-valued tensors (:meth:`Rep.act`)
 and combines with other reps of the same group: ``a + b`` is the direct sum,
-``a * b`` the tensor product and ``k * a`` a multiplicity. The building
+``a * b`` the tensor product, ``k * a`` a multiplicity and ``a.T`` the dual. The building
 blocks are in :mod:`symnet.groups.rep_atoms`, the sums and products in
 :mod:`symnet.groups.rep_composite`; :mod:`symnet.groups.reps` gathers them.
 """
@@ -142,6 +142,16 @@ class Rep(ABC):
 
     def _perm_sizes(self) -> list[int]:
         return []
+
+    @property
+    def T(self) -> Rep:  # noqa: N802 - the dual, as in EMLP
+        """The dual rep ``V*``: matrices ``rho(g)^{-T}``, generators ``-rho(X)^T``.
+
+        See :class:`~symnet.groups.rep_dual.DualRep`; ``rep.T.T == rep``.
+        """
+        from symnet.groups.rep_dual import DualRep
+
+        return DualRep(self)
 
     # ----------------------------------------------------------------- algebra
     def _check_same_group(self, other: Rep) -> None:

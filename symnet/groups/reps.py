@@ -27,6 +27,8 @@ rep           dim    acts by
 ``k * a``     k a    the direct sum of ``k`` copies
 ``a * b``     a b    Kronecker products ``rho_a(g) (x) rho_b(g)``, and
                      ``X (x) I + I (x) Y`` for generators (tensor product)
+``a.T``       a      ``rho_a(g)^{-T}``, generators ``-rho_a(X)^T`` (dual)
+``T(p,q,G)``  d^p+q ``V^{(x)p} (x) (V*)^{(x)q}`` (EMLP's tensor reps)
 ============  =====  =====================================================
 
 ``*`` between two reps is the tensor product (as in EMLP); ``*`` with an int
@@ -38,7 +40,8 @@ symnet's ``vector`` kind flattened to ``N d`` entries, and ``PermRep(G, N) *
 This module gathers the reps: the abstract :class:`Rep` and its algebra live
 in :mod:`symnet.groups.rep_base`, the building blocks ``Scalar``, ``Vector``
 and ``PermRep`` in :mod:`symnet.groups.rep_atoms`, and the direct sums and
-tensor products in :mod:`symnet.groups.rep_composite`.
+tensor products in :mod:`symnet.groups.rep_composite`, the dual and the tensor
+reps ``T(p, q, G)`` in :mod:`symnet.groups.rep_dual`.
 
 References
 ----------
@@ -73,5 +76,6 @@ from symnet.groups.rep_base import _factor_elements as _factor_elements
 from symnet.groups.rep_base import _owner as _owner
 from symnet.groups.rep_composite import SumRep, TensorRep
 from symnet.groups.rep_composite import _batched_kron as _batched_kron
+from symnet.groups.rep_dual import DualRep, T
 
-__all__ = ["Rep", "Scalar", "Vector", "PermRep", "SumRep", "TensorRep"]
+__all__ = ["Rep", "Scalar", "Vector", "PermRep", "SumRep", "TensorRep", "DualRep", "T"]

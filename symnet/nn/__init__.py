@@ -27,6 +27,10 @@ from symnet.nn.sets import DeepSets, PermEquivariantLinear
 from symnet.nn.symmetrize import Centered, FrameAveraged, GroupAveraged
 
 _LAZY = {
+    "EquivariantMLP": "symnet.nn.emlp",
+    "PaiNN": "symnet.nn.painn",
+    "PaiNNLayer": "symnet.nn.painn",
+    "PaiNNConv": "symnet.nn.painn_conv",
     "EGNNConv": "symnet.nn.egnn_conv",
     "fully_connected_graph": "symnet.nn.egnn_conv",
     "radius_graph": "symnet.nn.egnn_conv",
@@ -66,9 +70,13 @@ __all__ = [
     "EGNNConv",
     "EGNNLayer",
     "EquivariantLinear",
+    "EquivariantMLP",
     "FrameAveraged",
     "GroupAveraged",
     "InvariantFeatures",
+    "PaiNN",
+    "PaiNNConv",
+    "PaiNNLayer",
     "PairPotential",
     "PermEquivariantLinear",
     "clear_basis_cache",

@@ -34,6 +34,27 @@ echelon form with pivots taken in index order (each basis element owns one
 "pivot" entry of ``W``), then Gram-Schmidt in that order (QR with a positive
 diagonal). The result depends only on the nullspace, up to round-off.
 
+**Routes.** The same canonical basis is reached without one big SVD where
+structure allows (:mod:`symnet.nn._basis_struct` has the details and the
+proof that the pieces assemble into the canonical basis):
+
+* *blocks*: direct sums split ``W`` into one block per pair of summands
+  (tensor products of sums are expanded first);
+* *factors*: in a product group, factors acting on different tensor factors
+  are solved apart, ``Hom(A1 (x) A2, B1 (x) B2) = Hom(A1, B1) (x) Hom(A2, B2)``;
+* *closed form* for permutation tensor reps: the normalised indicators of
+  the set partitions of the indices (Maron et al. 2019,
+  :mod:`symnet.nn._basis_perm`), already canonical, no solve at all;
+* what remains is solved from its generators: the dense SVD of ``C`` up to
+  ``_GRAM_MIN`` unknowns, the eigenvectors of ``C^T C`` (assembled from
+  Kronecker products, never forming ``C``; :mod:`symnet.nn._basis_solve`) up
+  to ``_KRYLOV_MIN``, and above that a matrix-free Chebyshev-filtered
+  subspace iteration (:mod:`symnet.nn._basis_krylov`). The iterative answers
+  are checked for equivariance at round-off and replaced by the dense SVD
+  when a check fails.
+
+A non-default ``rtol`` always takes the dense route.
+
 Bases are cached per ``(group, rep_in, rep_out)`` in a module-level cache
 (:func:`clear_basis_cache` empties it); layers read their weights from the
 float64 cache in the dtype of their coefficients, so casting a float32 layer
@@ -43,6 +64,8 @@ References
 ----------
 M. Finzi, M. Welling, A. G. Wilson, "A practical method for constructing
 equivariant multilayer perceptrons for arbitrary matrix groups", ICML 2021.
+H. Maron, H. Ben-Hamu, N. Shamir, Y. Lipman, "Invariant and equivariant graph
+networks", ICLR 2019.
 """
 
 from __future__ import annotations
@@ -58,6 +81,10 @@ from symnet._deprecation import MISSING, renamed_argument
 from symnet._rng import as_generator
 from symnet.groups import Generator, Group, as_group
 from symnet.groups.reps import Rep, Scalar
+from symnet.nn import _basis_struct
+from symnet.nn._basis_solve import Constraint, canonical, checked, dense_nullspace, gram_nullspace
+from symnet.nn._basis_solve import canonical as _canonical  # noqa: F401 - the tests' name
+from symnet.nn._basis_struct import structured_basis
 from symnet.nn._checks import check_input
 
 __all__ = [
@@ -70,8 +97,10 @@ __all__ = [
 
 #: Relative singular-value threshold of the nullspace (see the module docstring).
 NULLSPACE_RTOL = 1e-7
-#: Absolute threshold for a pivot of the orthonormal nullspace basis (entries <= 1).
-_PIVOT_TOL = 1e-8
+#: Unknowns ``d_out d_in`` of a block above which the Gram route replaces the dense SVD.
+_GRAM_MIN = 128
+#: ... and above which the matrix-free iteration replaces the Gram route.
+_KRYLOV_MIN = 2500
 _F64 = torch.float64
 
 _CACHE: dict[tuple[str, str, str, float], Tensor] = {}
@@ -82,6 +111,7 @@ def clear_basis_cache() -> None:
     """Empty the module-level cache of equivariant bases."""
     _CACHE.clear()
     _CAST.clear()
+    _basis_struct.clear()
 
 
 def _check_reps(group: Group, rep_in: Rep, rep_out: Rep) -> tuple[int, ...]:
@@ -102,6 +132,15 @@ def _check_reps(group: Group, rep_in: Rep, rep_out: Rep) -> tuple[int, ...]:
     return (sizes.pop() if sizes else 1, group.dim if group.dim is not None else 1)
 
 
+def _constraints(group: Group, rep_in: Rep, rep_out: Rep) -> list[Constraint]:
+    """The pairs ``(rho_out, rho_in)`` of every Lie algebra and discrete generator."""
+    config = _check_reps(group, rep_in, rep_out)
+    out = [(rep_out.lie(name), rep_in.lie(name)) for name in group.generator_names()]
+    for _, g in group.discrete_generators(config):
+        out.append((rep_out.discrete(g), rep_in.discrete(g)))
+    return out
+
+
 def constraint_matrix(group: Group, rep_in: Rep, rep_out: Rep) -> Tensor:
     """The stacked equivariance constraints acting on row-major ``vec(W)``.
 
@@ -118,16 +157,12 @@ def constraint_matrix(group: Group, rep_in: Rep, rep_out: Rep) -> Tensor:
         Shape ``(m, d_out d_in)``, float64; one block of ``d_out d_in`` rows per
         generator (``m = 0`` when the group has no generators).
     """
-    config = _check_reps(group, rep_in, rep_out)
     eye_in = torch.eye(rep_in.dim, dtype=_F64)
     eye_out = torch.eye(rep_out.dim, dtype=_F64)
-    blocks = []
-    for name in group.generator_names():
-        a, b = rep_out.lie(name), rep_in.lie(name)
-        blocks.append(torch.kron(a, eye_in) - torch.kron(eye_out, b.T.contiguous()))
-    for _, g in group.discrete_generators(config):
-        a, b = rep_out.discrete(g), rep_in.discrete(g)
-        blocks.append(torch.kron(a, eye_in) - torch.kron(eye_out, b.T.contiguous()))
+    blocks = [
+        torch.kron(a, eye_in) - torch.kron(eye_out, b.T.contiguous())
+        for a, b in _constraints(group, rep_in, rep_out)
+    ]
     if not blocks:
         return torch.zeros(0, rep_out.dim * rep_in.dim, dtype=_F64)
     return torch.cat(blocks)
@@ -135,32 +170,41 @@ def constraint_matrix(group: Group, rep_in: Rep, rep_out: Rep) -> Tensor:
 
 def _nullspace(C: Tensor, rtol: float) -> Tensor:
     """Orthonormal basis of the nullspace of ``C``, shape ``(n, k)``."""
-    m, n = C.shape
-    if m < n:  # full set of right-singular vectors: pad with zero rows
-        C = torch.cat([C, C.new_zeros(n - m, n)])
-    if n == 0:
-        return C.new_zeros(0, 0)
-    _, sigma, vh = torch.linalg.svd(C, full_matrices=False)
-    null = sigma <= rtol * sigma.max()
-    return vh[null].T
+    return dense_nullspace(C, rtol)
 
 
-def _canonical(Q: Tensor) -> Tensor:
-    """Canonical orthonormal basis of ``span(Q)``: RREF with pivots in order, then QR."""
-    n, k = Q.shape
-    if k == 0:
-        return Q
-    A = Q.T.clone()  # (k, n): reduce the rows to echelon form
-    for r in range(k):
-        cols = torch.nonzero(A[r:].abs().amax(0) > _PIVOT_TOL)
-        c = int(cols[0])
-        i = r + int(A[r:, c].abs().argmax())
-        A[[r, i]] = A[[i, r]]
-        A[r] = A[r] / A[r, c]
-        others = torch.arange(k) != r
-        A[others] -= A[others, c : c + 1] * A[r]
-    q, R = torch.linalg.qr(A.T)
-    return q * torch.sign(torch.diagonal(R))
+def _solve(group: Group, rep_in: Rep, rep_out: Rep, rtol: float, route: str = "auto") -> Tensor:
+    """Solve for the canonical basis ``(k, d_out, d_in)`` by ``route``.
+
+    ``"auto"`` (the default, used by the cache) is the structured route with
+    the Gram solver above ``_GRAM_MIN`` unknowns per component and the
+    matrix-free iteration above ``_KRYLOV_MIN``; ``"krylov"`` is the
+    structured route with the iteration for every component without a closed
+    form; ``"dense"`` is one SVD of the whole constraint matrix, ``"gram"``
+    one Gram eigensolve of the whole rep (tests and benchmarks compare the
+    routes). A non-default ``rtol`` takes the dense route.
+    """
+    config = _check_reps(group, rep_in, rep_out)
+    d_out, d_in = rep_out.dim, rep_in.dim
+    if route not in ("auto", "dense", "gram", "krylov"):
+        raise ValueError(f"route must be 'auto', 'dense', 'gram' or 'krylov', got {route!r}")
+    if route == "auto" and rtol == NULLSPACE_RTOL:
+        return structured_basis(group, rep_in, rep_out, config, rtol, _GRAM_MIN, _KRYLOV_MIN)
+    if route == "krylov":
+        return structured_basis(group, rep_in, rep_out, config, rtol, 0, 0)
+    constraints = _constraints(group, rep_in, rep_out)
+    if not constraints:
+        return torch.eye(d_out * d_in, dtype=_F64).reshape(-1, d_out, d_in)
+    if route == "gram":
+        Q = gram_nullspace(constraints)
+        if Q is None:
+            raise ValueError(f"the Gram route is unsure for {rep_in!r} -> {rep_out!r}")
+        basis = canonical(Q).T.reshape(-1, d_out, d_in).contiguous()
+        if not checked(basis, constraints):
+            raise ValueError(f"the Gram route is inexact for {rep_in!r} -> {rep_out!r}")
+        return basis
+    Q = canonical(dense_nullspace(constraint_matrix(group, rep_in, rep_out), rtol))
+    return Q.T.reshape(-1, d_out, d_in).contiguous()
 
 
 def equivariant_basis(
@@ -204,12 +248,7 @@ def _cached(group: Group, rep_in: Rep, rep_out: Rep, rtol: float) -> Tensor:
     _check_reps(group, rep_in, rep_out)
     key = _key(group, rep_in, rep_out, rtol)
     if key not in _CACHE:
-        C = constraint_matrix(group, rep_in, rep_out)
-        if C.shape[0] == 0:
-            Q = torch.eye(C.shape[1], dtype=_F64)
-        else:
-            Q = _canonical(_nullspace(C, rtol))
-        _CACHE[key] = Q.T.reshape(-1, rep_out.dim, rep_in.dim).contiguous()
+        _CACHE[key] = _solve(group, rep_in, rep_out, rtol)
     return _CACHE[key]
 
 

@@ -155,7 +155,9 @@ def _checks(
     # closed on errors too, so that an error message does not land on the bar's line
     with progress_bar(setup.progress, total, "noether check", unit="step") as bar:
         bar.set_postfix({"stage": "invariance"}, refresh=False)
-        finite = finite_errors(f64, gens, q, v, t_init, setup.n_elements, setup.rng)
+        finite = finite_errors(
+            f64, gens, q, v, t_init, setup.n_elements, setup.rng, momenta=form == "hamiltonian"
+        )
         m = measure_along_trajectories(
             field,
             q,
@@ -176,6 +178,7 @@ def _checks(
                 row = check_discrete(
                     f64, field, group, q, v, run.t0, run.dt, run.steps, run.method,
                     setup.thresholds, setup.rng, chunk_size=chunk, compile=run.compile, bar=bar,
+                    momenta=form == "hamiltonian",
                 )  # fmt: skip
             rows.append(row)
     return make_report(rows, m, form=form, run=run, thresholds=setup.thresholds)

@@ -23,6 +23,7 @@ from torch import Tensor
 from symnet._progress import CountedBar, NoBar, RolloutTicks
 from symnet._util import with_time
 from symnet.groups import Group, take_element
+from symnet.noether._momenta import act_on_momenta
 from symnet.noether.report import Row
 from symnet.noether.verdict import VerdictThresholds, decide_discrete
 
@@ -85,8 +86,15 @@ def state_size(q: Tensor, v: Tensor) -> Tensor:
     return torch.maximum(q.abs().flatten(2).amax(-1), v.abs().flatten(2).amax(-1))
 
 
-def _image(g: Any, group: Group, x: Tensor, kind: str) -> Tensor:
-    return torch.stack([group.act(g, x_k, kind) for x_k in x])
+def _mover(group: Group, kind: str, momenta: bool = False) -> Callable[[Any, Tensor], Tensor]:
+    """``(g, x) -> g x`` for tensors of ``kind``; momenta as covectors (``p -> M^{-T} p``)."""
+    if momenta and kind == "vector":
+        return lambda g, x: act_on_momenta(group, g, x)
+    return lambda g, x: group.act(g, x, kind)
+
+
+def _image(g: Any, move: Callable[[Any, Tensor], Tensor], x: Tensor) -> Tensor:
+    return torch.stack([move(g, x_k) for x_k in x])
 
 
 def check_discrete(
@@ -105,6 +113,7 @@ def check_discrete(
     chunk_size: int | None = None,
     compile: bool | str = "auto",
     bar: Any = None,
+    momenta: bool = False,
 ) -> Row:
     """Invariance, flow equivariance and fixed-state preservation for a finite group.
 
@@ -127,6 +136,10 @@ def check_discrete(
     bar : optional
         A progress bar advanced by the steps of every rollout,
         ``steps * discrete_rollouts(group, S, B, chunk_size, n_samples)`` in all.
+    momenta : bool
+        ``v`` holds momenta (the Hamiltonian form): they move by the cotangent
+        lift ``p -> M^{-T} p`` (:func:`~symnet.noether._momenta.act_on_momenta`),
+        the vector action for orthogonal groups such as permutations.
 
     Returns
     -------
@@ -140,6 +153,7 @@ def check_discrete(
     B = q.shape[0]
     chunk = B if chunk_size is None else max(1, min(B, chunk_size))
     kq, kv = _kinds(group)
+    mq, mv = _mover(group, kq), _mover(group, kv, momenta)
     t = torch.full((B,), float(t0), dtype=q.dtype, device=q.device)
     base = f(q, v, t)
     scale = base.abs().max()
@@ -148,7 +162,7 @@ def check_discrete(
     named += [(f"sample {i}", take_element(samples, i)) for i in range(n_samples)]
     inv = 0.0
     for _, g in named:
-        inv = max(inv, _rel(f(group.act(g, q, kq), group.act(g, v, kv), t), base, scale))
+        inv = max(inv, _rel(f(mq(g, q), mv(g, v), t), base, scale))
 
     counted = None if bar is None or isinstance(bar, NoBar) else CountedBar(bar)
     run = {"dt": dt, "steps": steps, "method": method, "t0": t0, "compile": compile}
@@ -165,13 +179,13 @@ def check_discrete(
         growth_t = torch.fmax(growth_t, (size.amax(0) / size[0].clamp_min(floor)).max())  # as max()
         state_scale = torch.maximum(state_scale, size.max())
         for _, g in named[: len(named) - n_samples + 1]:
-            moved = chunk_rollout(field, group.act(g, qc, kq), group.act(g, vc, kv), start, **run)
-            for x_moved, x, kind in ((moved.q, traj.q, kq), (moved.v, traj.v, kv)):
-                worst = torch.maximum(worst, (x_moved - _image(g, group, x, kind)).abs().max())
+            moved = chunk_rollout(field, mq(g, qc), mv(g, vc), start, **run)
+            for x_moved, x, move in ((moved.q, traj.q, mq), (moved.v, traj.v, mv)):
+                worst = torch.maximum(worst, (x_moved - _image(g, move, x)).abs().max())
     # read once, after every chunk: the flow error and the growth
     flow, growth = torch.stack([worst / state_scale.clamp_min(1e-300), growth_t]).tolist()
 
-    fixed = _fixed_state_error(field, group, named, q, v, kq, kv, chunk, run)
+    fixed = _fixed_state_error(field, named, q, v, mq, mv, chunk, run)
     if counted is not None:  # a fixed-state run stopped early: the bar ends where it should
         counted.top_up(steps * discrete_rollouts(group, S, B, chunk, n_samples))
     verdict, reason = decide_discrete(inv, flow, tol, growth)
@@ -205,12 +219,11 @@ def discrete_rollouts(
 
 def _fixed_state_error(
     field: Any,
-    group: Group,
     named: list,
     q: Tensor,
     v: Tensor,
-    kq: str,
-    kv: str,
+    mq: Callable[[Any, Tensor], Tensor],
+    mv: Callable[[Any, Tensor], Tensor],
     chunk: int,
     run: dict[str, Any],
 ) -> float | None:
@@ -218,8 +231,8 @@ def _fixed_state_error(
     if not named:
         return None
     _, g = named[0]
-    qs = 0.5 * (q + group.act(g, q, kq))
-    vs = 0.5 * (v + group.act(g, v, kv))
+    qs = 0.5 * (q + mq(g, q))
+    vs = 0.5 * (v + mv(g, v))
     scale = torch.zeros((), dtype=q.dtype, device=q.device)
     worst = torch.zeros((), dtype=q.dtype, device=q.device)
     for start in range(0, q.shape[0], chunk):
@@ -229,7 +242,7 @@ def _fixed_state_error(
         except (ValueError, RuntimeError):
             return None
         scale = torch.maximum(scale, state_size(traj.q, traj.v).max())
-        for x, kind in ((traj.q, kq), (traj.v, kv)):
-            worst = torch.maximum(worst, (x - _image(g, group, x, kind)).abs().max())
+        for x, move in ((traj.q, mq), (traj.v, mv)):
+            worst = torch.maximum(worst, (x - _image(g, move, x)).abs().max())
     err = (worst / scale.clamp_min(1e-300)).item()
     return err if err == err else None

@@ -22,7 +22,8 @@ from symnet.groups import (
 
 def test_registered_names_and_by_name() -> None:
     assert Group.registered_names() == [
-        "translation", "rotation", "time", "boost", "permutation", "reflection",
+        "translation", "rotation", "time", "boost", "permutation", "reflection", "lorentz",
+        "symplectic",
     ]  # fmt: skip
     assert Group.by_name("translation", (4, 3)) == Translation(3)
     assert Group.by_name("rotation", (4, 2)) == Rotation(2)
@@ -80,7 +81,8 @@ def test_valid_symmetry_names() -> None:
     names = valid_symmetry_names((4, 2))
     assert names == [
         "translation", "translation_x", "translation_y", "rotation", "time", "boost",
-        "boost_x", "boost_y", "permutation", "reflection",
+        "boost_x", "boost_y", "permutation", "reflection", "symplectic", "phase", "squeeze",
+        "hyper",
     ]  # fmt: skip
     assert valid_symmetry_names((6,)) == ["time"]
 

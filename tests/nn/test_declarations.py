@@ -69,6 +69,12 @@ def _cases() -> dict[str, Callable[[], tuple[nn.Module, tuple[Tensor, ...]]]]:
             symnet.nn.EquivariantLinear(Rotation(3), V * V, V).double(),
             (_randn(B, 9, seed=4),),
         ),
+        "EquivariantMLP": lambda: (
+            symnet.nn.EquivariantMLP(
+                Rotation(3), V + V * V, V, hidden=24, n_layers=2, seed=0
+            ).double(),
+            (_randn(B, 12, seed=11),),
+        ),
         "FrameAveraged": lambda: (
             symnet.nn.FrameAveraged(_Model(2), ("point", "vector"), ("point", "vector")),
             (x, v),
@@ -84,11 +90,27 @@ def _cases() -> dict[str, Callable[[], tuple[nn.Module, tuple[Tensor, ...]]]]:
             (x, v),
         ),
         "PermEquivariantLinear": lambda: (symnet.nn.PermEquivariantLinear(2, 3).double(), (h,)),
+        "PaiNN": lambda: (
+            _seeded(lambda: symnet.nn.PaiNN(2, 8, 2, 1, in_vector_features=1, **_PAINN_OUT)),
+            (h, x, v[..., None, :]),
+        ),
+        "PaiNNConv": lambda: (
+            _seeded(lambda: symnet.nn.PaiNNConv(2, 4, cutoff=3.0)),
+            (h, x, ring, _randn(B, N, 2, 3, seed=11)),
+        ),
+        "PaiNNLayer": lambda: (
+            _seeded(lambda: symnet.nn.PaiNNLayer(2, 4)),
+            (h, x, _randn(B, N, 2, 3, seed=12)),
+        ),
         "PairPotential": lambda: (
             _seeded(lambda: symnet.nn.PairPotential(2.0, box=PeriodicBox(4.5, dim=3), hidden=(8,))),
             (2.0 * x,),
         ),
     }
+
+
+#: PaiNN's N-body mode: two output vector channels, new positions from the first.
+_PAINN_OUT = {"out_vector_features": 2, "predict_positions": True}
 
 
 def _seeded(make: Callable[[], nn.Module]) -> nn.Module:

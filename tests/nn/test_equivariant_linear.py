@@ -14,7 +14,7 @@ from symnet.nn import (
     constraint_matrix,
     equivariant_basis,
 )
-from symnet.nn.equivariant_linear import _CACHE, _canonical
+from symnet.nn.equivariant_linear import _CACHE, _canonical, _solve
 from symnet.testing import assert_equivariant
 
 SN = Permutation()
@@ -60,6 +60,10 @@ def test_basis_dimension(name, group, rep_in, rep_out, dim) -> None:
     basis = equivariant_basis(group, rep_in, rep_out)
     assert basis.shape == (dim, rep_out.dim, rep_in.dim)
     assert EquivariantLinear(group, rep_in, rep_out).basis_dim == dim
+    # the fast routes give the canonical basis of the dense SVD, entry by entry
+    dense = _solve(group, rep_in, rep_out, NULLSPACE_RTOL, "dense")
+    assert dense.shape == basis.shape
+    assert torch.allclose(basis, dense, rtol=0, atol=1e-12)
     # orthonormal in the Frobenius inner product
     flat = basis.reshape(dim, rep_out.dim * rep_in.dim)
     assert torch.allclose(flat @ flat.T, torch.eye(dim, dtype=torch.float64), atol=1e-12)
@@ -243,3 +247,18 @@ def test_reset_parameters_old_generator_argument() -> None:
     first = layer.weight_coeffs.detach().clone()
     layer.reset_parameters(rng=0)
     assert torch.equal(first, layer.weight_coeffs)
+
+
+@pytest.mark.parametrize("proper", [False, True])
+def test_lorentz_layer_with_dual_reps(proper: bool) -> None:
+    """V -> V (x) V (x) V* is equivariant; the same weights read as V -> V^3 are not."""
+    from symnet.groups import Lorentz, T
+
+    L = Lorentz(proper=proper)
+    layer = _randomized(EquivariantLinear(L, T(1, group=L), T(2, 1, group=L))).double()
+    assert layer.basis_dim == (4 if proper else 3)
+    x = torch.randn(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    report = assert_equivariant(layer, x)
+    assert max(r.error for r in report.results) < 1e-12
+    with pytest.raises(AssertionError, match="not equivariant"):
+        assert_equivariant(layer, L, x, T(1, group=L), T(3, group=L))
