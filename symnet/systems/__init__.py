@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from symnet.systems._data import Trajectories
 from symnet.systems.central import CentralForce, CentralPotential, Kepler
+from symnet.systems.charged import ChargedNBody, charged_nbody_dataset, simulate_charged_particles
 from symnet.systems.forced import DampedOscillator, DrivenOscillator
 from symnet.systems.lennard_jones import LennardJones
 from symnet.systems.magnetic import ChargeInMagneticField
@@ -39,6 +40,7 @@ __all__ = [
     "AnisotropicOscillator",
     "CentralForce",
     "CentralPotential",
+    "ChargedNBody",
     "ChargeInMagneticField",
     "DampedOscillator",
     "DoublePendulum",
@@ -56,5 +58,7 @@ __all__ = [
     "Trajectories",
     "TwoBodySpring",
     "Yukawa",
+    "charged_nbody_dataset",
     "neighbours",
+    "simulate_charged_particles",
 ]
