@@ -19,16 +19,15 @@ representations of O(3), not of the Lorentz group, and are refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from symnet._util import format_shape
+from symnet.groups._matrix_group import MatrixGroup
 from symnet.groups.generator import Generator
 from symnet.groups.group import Element, Group
-from symnet.groups.kinds import Kind
 from symnet.groups.rotation import Rotation, so_basis
 
 __all__ = ["Lorentz", "lorentz_basis", "minkowski_metric"]
@@ -74,7 +73,7 @@ def lorentz_basis(dtype: torch.dtype = torch.float64) -> tuple[list[str], Tensor
     return list(_NAMES), mats
 
 
-class Lorentz(Group, by_name="lorentz"):
+class Lorentz(MatrixGroup, by_name="lorentz"):
     """The Lorentz group O(1,3) (``proper=True``: SO+(1,3)) acting on 4-vectors ``(ct, x, y, z)``.
 
     Elements are matrices ``Lambda`` of shape ``(n, 4, 4)`` (float64) with
@@ -83,6 +82,8 @@ class Lorentz(Group, by_name="lorentz"):
     is 4 (``x -> Lambda x``), so ``Vector(Lorentz())`` is the 4-vector rep.
     Generators ``boost_x, boost_y, boost_z`` (charges ``K_x, ...``) and
     ``rotation_x, rotation_y, rotation_z`` (charges ``L_x, ...``).
+    ``Translation(4) * Lorentz()`` is the Poincaré group: its translations are
+    conjugated by ``Lambda`` (:meth:`orthogonal_matrix`).
 
     :meth:`sample` draws ``Lambda = B(r) R D``: a pure boost of rapidity
     vector ``r ~ N(0, 0.5^2 I_3)`` (:attr:`rapidity_scale`; ``|r|`` rarely
@@ -118,6 +119,9 @@ class Lorentz(Group, by_name="lorentz"):
     name = "lorentz"
     #: Standard deviation of each rapidity component drawn by :meth:`sample`.
     rapidity_scale: ClassVar[float] = 0.5
+    _vectors = "4-vectors"
+    _rep_of = " of the Lorentz group"
+    _config_needs = ("4-vectors (ct, x, y, z)", "4")
 
     def __init__(self, proper: bool = False) -> None:
         if not isinstance(proper, bool):
@@ -129,26 +133,9 @@ class Lorentz(Group, by_name="lorentz"):
         self._names, self._mats = lorentz_basis()
 
     @classmethod
-    def from_config(
-        cls,
-        config_shape: tuple[int, ...],
-        *,
-        masses: Any = None,
-        infer_masses: Callable[[], Any] | None = None,
-    ) -> Group:
-        """``Lorentz()`` (O(1,3)) for ``S = (N, 4)``.
-
-        Raises
-        ------
-        ValueError
-            ``S`` is not ``(N, 4)``.
-        """
-        if len(config_shape) != 2 or config_shape[-1] != 4:
-            raise ValueError(
-                "symmetry 'lorentz' acts on 4-vectors (ct, x, y, z) and needs configuration "
-                f"shape (N, 4), got {config_shape}"
-            )
-        return cls()
+    def _from_width(cls, d: int) -> Group | None:
+        """``Lorentz()`` (O(1,3)) for ``S = (N, 4)``."""
+        return cls() if d == 4 else None
 
     def __repr__(self) -> str:
         return "Lorentz(proper=True)" if self.proper else "Lorentz()"
@@ -161,26 +148,7 @@ class Lorentz(Group, by_name="lorentz"):
         """The Minkowski metric ``eta = diag(1, -1, -1, -1)``, shape ``(4, 4)``."""
         return minkowski_metric(dtype)
 
-    def supports_kind(self, kind: Kind) -> bool:
-        """Everything but e3nn irreps (representations of O(3), not of the Lorentz group)."""
-        return kind.name != "irreps"
-
     # ---------------------------------------------------------------- generators
-    def generator_names(self) -> list[str]:
-        """``boost_x, boost_y, boost_z, rotation_x, rotation_y, rotation_z``."""
-        return list(self._names)
-
-    def lie_algebra(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        """The generators' matrices on 4-vectors, shape ``(6, 4, 4)``, in generator order."""
-        return self._mats.to(dtype, copy=True)
-
-    def generators(self, config_shape: Sequence[int]) -> list[Generator]:
-        """The so(1,3) basis; each generator is linear with ``matrix`` set, shape ``(4, 4)``."""
-        gens = super().generators(config_shape)
-        for g, m in zip(gens, self._mats, strict=True):
-            g.matrix = m.clone()
-        return gens
-
     def charge_label(self, generator: str | Generator) -> str:
         """``K_x, K_y, K_z`` for the boosts, ``L_x, L_y, L_z`` for the rotations."""
         name = generator.name if isinstance(generator, Generator) else generator
@@ -201,46 +169,11 @@ class Lorentz(Group, by_name="lorentz"):
         return [("parity", P[None]), ("time_reversal", -P[None])]
 
     # ------------------------------------------------------------------ elements
-    def _batch(self, g: Element) -> int:
-        n = super()._batch(g)
-        if g.dim() != 3 or tuple(g.shape[-2:]) != (4, 4):
-            raise ValueError(
-                f"an element of {self!r} is a batch of 4x4 matrices of shape (n, 4, 4), got "
-                f"{format_shape(g.shape)}"
-            )
-        return n
-
-    def identity(self, n: int, config_shape: Sequence[int]) -> Element:
-        """Identity matrices, shape ``(n, 4, 4)``, float64."""
-        return torch.eye(4, dtype=torch.float64).expand(n, -1, -1).clone()
-
-    def compose(self, g: Element, h: Element) -> Element:
-        """The matrix product ``g h`` (batches of 1 broadcast)."""
-        self._check_pair(g, h)
-        g, h = self._promote(g, h)
-        return g @ h
-
     def inverse(self, g: Element) -> Element:
         """``eta g^T eta``, the inverse of a Lorentz matrix."""
         self._batch(g)
         eta = self.metric(g.dtype).to(g.device)
         return eta @ g.transpose(-1, -2) @ eta
-
-    def orthogonal_matrix(self, g: Element, dtype: torch.dtype = torch.float64) -> Tensor:
-        """The matrices ``Lambda`` themselves (orthogonal for ``eta``), shape ``(n, 4, 4)``.
-
-        Used by products with translations: ``Translation(4) * Lorentz()`` is
-        the Poincaré group, whose translations are conjugated by ``Lambda``.
-        """
-        self._batch(g)
-        return g.to(dtype, copy=True)
-
-    def exp(self, name: str | Generator, s: Tensor, config_shape: Sequence[int]) -> Element:
-        """``matrix_exp(s A)`` for the generator's matrix ``A``, shape ``(n, 4, 4)``."""
-        name = self._resolve(name)
-        s = self._params(s)
-        A = self._mats[self._names.index(name)].to(s)
-        return torch.linalg.matrix_exp(s[:, None, None] * A)
 
     def _sample(
         self, n: int, config_shape: tuple[int, ...], gen: torch.Generator | None
@@ -258,29 +191,3 @@ class Lorentz(Group, by_name="lorentz"):
             d[:, 0] = 1 - 2 * bits[:, 1]  # time reversal flips time
             out = out * d[:, None, :]
         return out
-
-    # ------------------------------------------------------------------- actions
-    def _refuse(self, kind: Kind) -> None:
-        raise ValueError(
-            f"{self!r} cannot act on {kind}: e3nn irreps are representations of O(3); "
-            "use 4-vectors (kind 'vector' or 'point', last axis 4) or a Rep of the Lorentz group"
-        )
-
-    def _act(self, g: Element, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
-        if kind.name in ("point", "vector", "axial"):
-            M = g.to(x)
-            if kind.name == "axial":
-                M = M * torch.sign(torch.linalg.det(M))[:, None, None]
-            return torch.einsum("n...j,n...ij->n...i", x, self._bcast(M, x, 2))
-        if kind.name == "pseudoscalar":
-            return x * self._bcast(torch.sign(torch.linalg.det(g.to(x))), x, 0)
-        if kind.name == "irreps":
-            self._refuse(kind)
-        return x.clone()
-
-    def _act_inf(self, name: str, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
-        if kind.name in ("point", "vector", "axial"):  # det = 1 near the identity
-            return x @ self._mats[self._names.index(name)].to(x).T
-        if kind.name == "irreps":
-            self._refuse(kind)
-        return torch.zeros_like(x)

@@ -29,16 +29,13 @@ invariant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from symnet._util import format_shape
-from symnet.groups.generator import Generator
+from symnet.groups._matrix_group import MatrixGroup
 from symnet.groups.group import Element, Group
-from symnet.groups.kinds import Kind
 
 __all__ = ["Symplectic", "symplectic_form", "symplectic_basis"]
 
@@ -112,13 +109,15 @@ def symplectic_basis(n: int, dtype: torch.dtype = torch.float64) -> tuple[list[s
     return names, J @ torch.stack(hams), n * n
 
 
-class Symplectic(Group, by_name="symplectic"):
+class Symplectic(MatrixGroup, by_name="symplectic"):
     """The symplectic group Sp(2n, R) acting on phase-space vectors ``(q_1..q_n, p_1..p_n)``.
 
     Elements are matrices ``M`` of shape ``(m, 2n, 2n)`` (float64) with
     ``M^T J M = J`` (:meth:`form`). Acts on ``point`` and ``vector`` tensors
     whose last axis is ``2n`` (``z -> M z``), so ``Vector(Symplectic(n))`` is
     the defining rep. Generators: see :mod:`symnet.groups.symplectic`.
+    ``Translation(2n) * Symplectic(n)`` is the affine symplectic group: its
+    shifts are conjugated by ``M`` (:meth:`orthogonal_matrix`).
 
     :meth:`sample` draws ``M = exp(J S_1) exp(J S_2)`` (every element of
     Sp(2n, R) is such a product) with independent symmetric Gaussian ``S_k``
@@ -149,6 +148,10 @@ class Symplectic(Group, by_name="symplectic"):
     name = "symplectic"
     #: Scale of the random algebra elements of :meth:`sample`.
     algebra_scale: ClassVar[float] = 0.5
+    _unimodular = True
+    _batch_letter = "m"
+    _vectors = "phase-space vectors"
+    _config_needs = ("phase-space vectors (q, p) of R^(2n)", "2n")
 
     def __init__(self, n: int) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -158,26 +161,9 @@ class Symplectic(Group, by_name="symplectic"):
         self._names, self._mats, self._n_compact = symplectic_basis(n)
 
     @classmethod
-    def from_config(
-        cls,
-        config_shape: tuple[int, ...],
-        *,
-        masses: Any = None,
-        infer_masses: Callable[[], Any] | None = None,
-    ) -> Group:
-        """``Symplectic(d // 2)`` for ``S = (N, d)`` with even ``d``.
-
-        Raises
-        ------
-        ValueError
-            ``S`` is not ``(N, d)`` with an even ``d >= 2``.
-        """
-        if len(config_shape) != 2 or config_shape[-1] % 2 or config_shape[-1] < 2:
-            raise ValueError(
-                "symmetry 'symplectic' acts on phase-space vectors (q, p) of R^(2n) and needs "
-                f"configuration shape (N, 2n), got {config_shape}"
-            )
-        return cls(int(config_shape[-1]) // 2)
+    def _from_width(cls, d: int) -> Group | None:
+        """``Symplectic(d // 2)`` for ``S = (N, d)`` with an even ``d >= 2``."""
+        return cls(d // 2) if d >= 2 and d % 2 == 0 else None
 
     def __repr__(self) -> str:
         return f"Symplectic({self.n})"
@@ -189,72 +175,17 @@ class Symplectic(Group, by_name="symplectic"):
         """The symplectic form ``J = [[0, I], [-I, 0]]``, shape ``(2n, 2n)``."""
         return symplectic_form(self.n, dtype)
 
-    def supports_kind(self, kind: Kind) -> bool:
-        """Everything but e3nn irreps (representations of O(3))."""
-        return kind.name != "irreps"
-
     # ---------------------------------------------------------------- generators
-    def generator_names(self) -> list[str]:
-        """The ``n (2n + 1)`` names of the module table, u(n) first."""
-        return list(self._names)
-
     def compact_generator_names(self) -> list[str]:
         """The ``n^2`` generators of u(n) = sp(2n) ∩ so(2n) (antisymmetric matrices)."""
         return self._names[: self._n_compact]
 
-    def lie_algebra(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        """The generators' matrices ``J S``, shape ``(n (2n + 1), 2n, 2n)``, in generator order."""
-        return self._mats.to(dtype, copy=True)
-
-    def generators(self, config_shape: Sequence[int]) -> list[Generator]:
-        """The sp(2n) basis; each generator is linear with ``matrix`` set, shape ``(2n, 2n)``."""
-        gens = super().generators(config_shape)
-        for g, m in zip(gens, self._mats, strict=True):
-            g.matrix = m.clone()
-        return gens
-
     # ------------------------------------------------------------------ elements
-    def _batch(self, g: Element) -> int:
-        m = super()._batch(g)
-        d = self.dim
-        if g.dim() != 3 or tuple(g.shape[-2:]) != (d, d):
-            raise ValueError(
-                f"an element of {self!r} is a batch of {d}x{d} matrices of shape (m, {d}, {d}), "
-                f"got {format_shape(g.shape)}"
-            )
-        return m
-
-    def identity(self, n: int, config_shape: Sequence[int]) -> Element:
-        """Identity matrices, shape ``(n, 2n, 2n)``, float64."""
-        return torch.eye(self.dim, dtype=torch.float64).expand(n, -1, -1).clone()  # type: ignore[arg-type]
-
-    def compose(self, g: Element, h: Element) -> Element:
-        """The matrix product ``g h`` (batches of 1 broadcast)."""
-        self._check_pair(g, h)
-        g, h = self._promote(g, h)
-        return g @ h
-
     def inverse(self, g: Element) -> Element:
         """``-J g^T J``, the inverse of a symplectic matrix."""
         self._batch(g)
         J = self.form(g.dtype).to(g.device)
         return -(J @ g.transpose(-1, -2) @ J)
-
-    def orthogonal_matrix(self, g: Element, dtype: torch.dtype = torch.float64) -> Tensor:
-        """The matrices ``M`` themselves, shape ``(m, 2n, 2n)`` (they move space linearly).
-
-        Used by products with translations (``Translation(2n) * Symplectic(n)``:
-        the affine symplectic group), whose shifts are conjugated by ``M``.
-        """
-        self._batch(g)
-        return g.to(dtype, copy=True)
-
-    def exp(self, name: str | Generator, s: Tensor, config_shape: Sequence[int]) -> Element:
-        """``matrix_exp(s A)`` for the generator's matrix ``A``, shape ``(m, 2n, 2n)``."""
-        name = self._resolve(name)
-        s = self._params(s)
-        A = self._mats[self._names.index(name)].to(s)
-        return torch.linalg.matrix_exp(s[:, None, None] * A)
 
     def _sample(
         self, n: int, config_shape: tuple[int, ...], gen: torch.Generator | None
@@ -266,24 +197,3 @@ class Symplectic(Group, by_name="symplectic"):
         S = (z + z.transpose(-1, -2)) / 2**0.5  # diagonal std * sqrt(2), off-diagonal std
         M = torch.linalg.matrix_exp(self.form() @ S)
         return M[0] @ M[1]
-
-    # ------------------------------------------------------------------- actions
-    def _refuse(self, kind: Kind) -> None:
-        raise ValueError(
-            f"{self!r} cannot act on {kind}: e3nn irreps are representations of O(3); use "
-            f"phase-space vectors (kind 'vector' or 'point', last axis {self.dim}) or a Rep"
-        )
-
-    def _act(self, g: Element, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
-        if kind.name in ("point", "vector", "axial"):  # det M = 1: axial as vector
-            return torch.einsum("n...j,n...ij->n...i", x, self._bcast(g.to(x), x, 2))
-        if kind.name == "irreps":
-            self._refuse(kind)
-        return x.clone()
-
-    def _act_inf(self, name: str, x: Tensor, kind: Kind, t: Tensor | None) -> Tensor:
-        if kind.name in ("point", "vector", "axial"):
-            return x @ self._mats[self._names.index(name)].to(x).T
-        if kind.name == "irreps":
-            self._refuse(kind)
-        return torch.zeros_like(x)
