@@ -20,7 +20,7 @@ from __future__ import annotations
 from symnet.groups.box import PeriodicBox
 from symnet.groups.generator import Generator
 from symnet.groups.group import Element, Group, take_element
-from symnet.groups.kinds import KIND_NAMES, Kind, as_kind, irreps_kind
+from symnet.groups.kinds import KIND_NAMES, VECTOR_CHANNELS, Kind, as_kind, irreps_kind
 
 from symnet.groups.translation import Translation  # isort: skip
 from symnet.groups.rotation import Rotation  # isort: skip
@@ -55,6 +55,7 @@ __all__ = [
     "Generator",
     "Group",
     "KIND_NAMES",
+    "VECTOR_CHANNELS",
     "Kind",
     "OneParameterGroup",
     "PeriodicBox",

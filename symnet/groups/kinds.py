@@ -61,7 +61,7 @@ from torch import Tensor
 
 from symnet._util import format_shape
 
-__all__ = ["Kind", "KIND_NAMES", "as_kind", "irreps_kind", "check_layout"]
+__all__ = ["Kind", "KIND_NAMES", "VECTOR_CHANNELS", "as_kind", "irreps_kind", "check_layout"]
 
 KIND_NAMES = (
     "point",
@@ -126,6 +126,30 @@ class Kind:
     def integer(self) -> bool:
         """True for label, index, constant: categories or indices, never cast or differentiated."""
         return self.name in ("label", "index", "constant")
+
+
+class _ChannelVectors(Kind):
+    """The ``vector`` kind with a channel axis: layout ``(n, ..., N, C, d)``.
+
+    Rotations and reflections act on the last axis (as on every ``vector``),
+    translations leave it alone, permutations act on the particle axis ``-3``.
+    """
+
+    def __repr__(self) -> str:
+        return "VECTOR_CHANNELS"
+
+    def __str__(self) -> str:
+        return "vector channels"
+
+    @property
+    def particle_dim(self) -> int:
+        """The particle axis, ``-3`` (the channel axis ``-2`` is not permuted)."""
+        return -3
+
+
+#: Kind of a tensor of vector channels ``(..., N, C, d)``: ``C`` polar vectors per
+#: particle (PaiNN's vector features); pass it wherever a kind is expected.
+VECTOR_CHANNELS: Kind = _ChannelVectors("vector")
 
 
 def _is_irreps(obj: Any) -> bool:

@@ -23,8 +23,12 @@ polishes the null vectors to round-off.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
+
+from symnet.nn._basis_solve import kron_all
 
 __all__: list[str] = []
 
@@ -50,18 +54,18 @@ class Lazy:
 
     def __init__(self, kind: str, out: list[Tensor], inp: list[Tensor]) -> None:
         self.kind, self.out, self.inp = kind, out, inp
-        self.n_out = int(_prod([float(m.shape[0]) for m in out]))
-        self.n_in = int(_prod([float(m.shape[0]) for m in inp]))
+        self.n_out = math.prod(m.shape[0] for m in out)
+        self.n_in = math.prod(m.shape[0] for m in inp)
         # small enough: multiply by the full matrices (faster than axis by axis)
         self.dense = None
         if max(self.n_out, self.n_in) <= _DENSE_OPS:
-            self.dense = tuple(_full(kind, ms) for ms in (out, inp))
+            self.dense = tuple(kron_all(ms, kind) for ms in (out, inp))
         norms_out = [float(torch.linalg.matrix_norm(m, 2)) for m in out]
         norms_in = [float(torch.linalg.matrix_norm(m, 2)) for m in inp]
         if kind == "sum":
             self.bound = sum(norms_out) + sum(norms_in)
         else:
-            self.bound = _prod(norms_out) + _prod(norms_in)
+            self.bound = math.prod(norms_out) + math.prod(norms_in)
 
     def _side(self, W: Tensor, mats: list[Tensor], first_axis: int) -> Tensor:
         if self.kind == "sum":
@@ -90,31 +94,6 @@ class Lazy:
             return (A.T @ R2 - R2 @ B.T).reshape(R.shape)
         r = len(self.out)
         return self._side(R, [m.T for m in self.out], 1) - self._side(R, self.inp, 1 + r)
-
-
-def _prod(xs: list[float]) -> float:
-    out = 1.0
-    for x in xs:
-        out *= x
-    return out
-
-
-def _full(kind: str, mats: list[Tensor]) -> Tensor:
-    """The Kronecker sum (``"sum"``) or product (``"prod"``) of ``mats``."""
-    n = int(_prod([float(m.shape[0]) for m in mats]))
-    if kind == "prod":
-        out = torch.ones(1, 1, dtype=_F64)
-        for m in mats:
-            out = torch.kron(out, m)
-        return out
-    out = torch.zeros(n, n, dtype=_F64)
-    left = 1
-    for m in mats:
-        right = n // (left * m.shape[0])
-        eye_l, eye_r = torch.eye(left, dtype=_F64), torch.eye(right, dtype=_F64)
-        out += torch.kron(torch.kron(eye_l, m), eye_r)
-        left *= m.shape[0]
-    return out
 
 
 def _on_axis(W: Tensor, m: Tensor, axis: int) -> Tensor:
@@ -163,7 +142,7 @@ def krylov_nullspace(
         nullspace may not fit), the Chebyshev degree per step, the step limit
         and the seed of the start.
     """
-    n = int(_prod([float(d) for d in shape]))
+    n = math.prod(shape)
     top = sum(c.bound**2 for c in cons)
     if top == 0:
         return torch.eye(n, dtype=_F64)

@@ -45,6 +45,44 @@ _RESIDUAL_TOL = 1e-10
 Constraint = tuple[Tensor, Tensor]
 
 
+def kron_all(mats: list[Tensor], kind: str = "prod") -> Tensor:
+    """The Kronecker product (``"prod"``) or sum (``"sum"``) of square matrices.
+
+    The sum is ``sum_i I (x) M_i (x) I``; both have shape ``(n, n)`` with ``n``
+    the product of the matrices' sizes.
+    """
+    if kind == "prod":
+        out = torch.ones(1, 1, dtype=_F64)
+        for m in mats:
+            out = torch.kron(out, m)
+        return out
+    n = 1
+    for m in mats:
+        n *= m.shape[0]
+    out = torch.zeros(n, n, dtype=_F64)
+    left = 1
+    for m in mats:
+        right = n // (left * m.shape[0])
+        eye_l, eye_r = torch.eye(left, dtype=_F64), torch.eye(right, dtype=_F64)
+        out += torch.kron(torch.kron(eye_l, m), eye_r)
+        left *= m.shape[0]
+    return out
+
+
+def stacked(constraints: list[Constraint], d_out: int, d_in: int) -> Tensor:
+    """The constraint matrix ``C`` acting on row-major ``vec(W)``.
+
+    One block ``A (x) I - I (x) B^T`` per constraint ``(A, B)``: shape ``(m,
+    d_out d_in)``, ``m = 0`` without constraints.
+    """
+    if not constraints:
+        return torch.zeros(0, d_out * d_in, dtype=_F64)
+    eye_out, eye_in = torch.eye(d_out, dtype=_F64), torch.eye(d_in, dtype=_F64)
+    return torch.cat(
+        [torch.kron(A, eye_in) - torch.kron(eye_out, B.T.contiguous()) for A, B in constraints]
+    )
+
+
 def dense_nullspace(C: Tensor, rtol: float) -> Tensor:
     """Orthonormal basis of the nullspace of ``C`` (singular values ``<= rtol max``), ``(n, k)``."""
     m, n = C.shape

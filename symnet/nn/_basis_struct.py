@@ -49,6 +49,8 @@ from symnet.nn._basis_solve import (
     checked,
     dense_nullspace,
     gram_nullspace,
+    kron_all,
+    stacked,
 )
 
 __all__: list[str] = []
@@ -136,28 +138,6 @@ class _Factors:
         return self._acts[atom]
 
 
-def _kron_all(mats: list[Tensor]) -> Tensor:
-    out = torch.ones(1, 1, dtype=_F64)
-    for m in mats:
-        out = torch.kron(out, m)
-    return out
-
-
-def _kron_sum(mats: list[Tensor]) -> Tensor:
-    """``sum_i I (x) M_i (x) I``."""
-    dims = [m.shape[0] for m in mats]
-    n = 1
-    for d in dims:
-        n *= d
-    out = torch.zeros(n, n, dtype=_F64)
-    left = 1
-    for m, d in zip(mats, dims, strict=True):
-        right = n // (left * d)
-        out += torch.kron(torch.kron(torch.eye(left, dtype=_F64), m), torch.eye(right, dtype=_F64))
-        left *= d
-    return out
-
-
 def _component_constraints(
     fac: _Factors, factors: tuple[int, ...], out: tuple[Rep, ...], inp: tuple[Rep, ...]
 ) -> list[Lazy]:
@@ -172,9 +152,7 @@ def _component_constraints(
 
 def _dense(c: Lazy) -> Constraint:
     """The matrices ``(A, B)`` of a lazy constraint."""
-    if c.kind == "sum":
-        return _kron_sum(c.out), _kron_sum(c.inp)
-    return _kron_all(c.out), _kron_all(c.inp)
+    return kron_all(c.out, c.kind), kron_all(c.inp, c.kind)
 
 
 def _accept(
@@ -206,8 +184,8 @@ def _solve_component(
     key = key + (rtol, gram_min, krylov_min)
     if key in _MEMO:
         return _MEMO[key]
-    n_out = _prod(a.dim for a in out)
-    n_in = _prod(a.dim for a in inp)
+    n_out = math.prod(a.dim for a in out)
+    n_in = math.prod(a.dim for a in inp)
     group_factors = [fac.group.factors[i] for i in factors]
     if (
         len(group_factors) == 1
@@ -226,21 +204,10 @@ def _solve_component(
         if result is None and n_out * n_in > gram_min:
             result = _accept(gram_nullspace(cons), cons, n_out, n_in)
         if result is None:
-            eye_out, eye_in = torch.eye(n_out, dtype=_F64), torch.eye(n_in, dtype=_F64)
-            C = torch.cat(
-                [torch.kron(a, eye_in) - torch.kron(eye_out, b.T.contiguous()) for a, b in cons]
-            )
-            q, piv = canonical_pivots(dense_nullspace(C, rtol))
+            q, piv = canonical_pivots(dense_nullspace(stacked(cons, n_out, n_in), rtol))
             result = (q.T.contiguous(), piv)
     _MEMO[key] = result
     return result
-
-
-def _prod(xs) -> int:  # noqa: ANN001 - an iterable of ints
-    out = 1
-    for x in xs:
-        out *= int(x)
-    return out
 
 
 def _components(fac: _Factors, atoms: tuple[Rep, ...]) -> list[tuple[tuple[int, ...], list[int]]]:
@@ -284,14 +251,14 @@ def _block(
     if trivial:  # every matrix: the standard basis, already canonical
         t_out = [p for p in trivial if p < r]
         t_in = [p for p in trivial if p >= r]
-        n_t = _prod(atoms[p].dim for p in trivial)
+        n_t = math.prod(atoms[p].dim for p in trivial)
         eye = torch.eye(n_t, dtype=_F64).reshape(-1, *[atoms[p].dim for p in t_out + t_in])
         operands += [eye, [n_axes + len(nontrivial), *t_out, *t_in]]
     if not operands:  # scalars only
         return torch.ones(1, 1, dtype=_F64), torch.zeros(1, dtype=torch.long)
     coeff_axes = list(range(n_axes, n_axes + len(nontrivial) + (1 if trivial else 0)))
     prod = torch.einsum(*operands, coeff_axes + list(range(n_axes)))
-    flat = prod.reshape(-1, _prod(a.dim for a in atoms))
+    flat = prod.reshape(-1, math.prod(a.dim for a in atoms))
     if flat.shape[0] == 0:
         return flat, torch.zeros(0, dtype=torch.long)
     q, piv = canonical_pivots(flat.T.contiguous())

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from symnet.groups.kinds import Kind
+from symnet.groups.kinds import VECTOR_CHANNELS
 from symnet.nn._egnn_core import check_aggregation, check_dtypes
 from symnet.nn._painn_checks import (
     check_mask,
@@ -68,29 +68,6 @@ __all__ = [
 
 #: Length scale of the radial basis without a cutoff (``cutoff=None``, ``rbf_cutoff=None``).
 DEFAULT_RBF_CUTOFF = 5.0
-
-
-class _ChannelVectors(Kind):
-    """The ``vector`` kind with a channel axis: layout ``(n, ..., N, C, d)``.
-
-    Rotations and reflections act on the last axis (as on every ``vector``),
-    translations leave it alone, permutations act on the particle axis ``-3``.
-    """
-
-    def __repr__(self) -> str:
-        return "VECTOR_CHANNELS"
-
-    def __str__(self) -> str:
-        return "vector channels"
-
-    @property
-    def particle_dim(self) -> int:
-        """The particle axis, ``-3`` (the channel axis ``-2`` is not permuted)."""
-        return -3
-
-
-#: Kind of a tensor of vector channels ``(..., N, C, d)``: a polar vector per channel.
-VECTOR_CHANNELS: Kind = _ChannelVectors("vector")
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:

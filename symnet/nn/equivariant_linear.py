@@ -82,8 +82,14 @@ from symnet._rng import as_generator
 from symnet.groups import Generator, Group, as_group
 from symnet.groups.reps import Rep, Scalar
 from symnet.nn import _basis_struct
-from symnet.nn._basis_solve import Constraint, canonical, checked, dense_nullspace, gram_nullspace
-from symnet.nn._basis_solve import canonical as _canonical  # noqa: F401 - the tests' name
+from symnet.nn._basis_solve import (
+    Constraint,
+    canonical,
+    checked,
+    dense_nullspace,
+    gram_nullspace,
+    stacked,
+)
 from symnet.nn._basis_struct import structured_basis
 from symnet.nn._checks import check_input
 
@@ -157,20 +163,7 @@ def constraint_matrix(group: Group, rep_in: Rep, rep_out: Rep) -> Tensor:
         Shape ``(m, d_out d_in)``, float64; one block of ``d_out d_in`` rows per
         generator (``m = 0`` when the group has no generators).
     """
-    eye_in = torch.eye(rep_in.dim, dtype=_F64)
-    eye_out = torch.eye(rep_out.dim, dtype=_F64)
-    blocks = [
-        torch.kron(a, eye_in) - torch.kron(eye_out, b.T.contiguous())
-        for a, b in _constraints(group, rep_in, rep_out)
-    ]
-    if not blocks:
-        return torch.zeros(0, rep_out.dim * rep_in.dim, dtype=_F64)
-    return torch.cat(blocks)
-
-
-def _nullspace(C: Tensor, rtol: float) -> Tensor:
-    """Orthonormal basis of the nullspace of ``C``, shape ``(n, k)``."""
-    return dense_nullspace(C, rtol)
+    return stacked(_constraints(group, rep_in, rep_out), rep_out.dim, rep_in.dim)
 
 
 def _solve(group: Group, rep_in: Rep, rep_out: Rep, rtol: float, route: str = "auto") -> Tensor:

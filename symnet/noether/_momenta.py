@@ -19,35 +19,13 @@ from torch import Tensor
 from symnet.groups import Group
 from symnet.groups.group import Element
 
-__all__ = ["act_on_momenta", "moves_momenta_as_vectors"]
-
-
-def _linear_part(group: Group, g: Element) -> Tensor | None:
-    """The non-orthogonal matrix by which a simple ``group`` moves space, else None."""
-    if group.orthogonal:
-        return None
-    return group.orthogonal_matrix(g)
+__all__ = ["act_on_momenta"]
 
 
 def _parts(group: Group, g: Element) -> list[tuple[Group, Element]]:
     factors = group.factors
     elements = tuple(g) if len(factors) > 1 else (g,)
     return list(zip(factors, elements, strict=True))
-
-
-def moves_momenta_as_vectors(group: Group) -> bool:
-    """Whether no factor of ``group`` moves space by a non-orthogonal matrix.
-
-    Then the cotangent lift is the group's ``"vector"`` action. A factor whose
-    :meth:`~symnet.groups.Group.orthogonal_matrix` is None (translations, time
-    shifts, boosts, permutations) or which is ``orthogonal`` (rotations,
-    reflections) counts as moving momenta as vectors.
-    """
-    out = True
-    for f in group.factors:
-        if not f.orthogonal and type(f).orthogonal_matrix is not Group.orthogonal_matrix:
-            out = False
-    return out
 
 
 def act_on_momenta(group: Group, g: Element, p: Tensor, *, t: Tensor | None = None) -> Tensor:
@@ -89,12 +67,10 @@ def act_on_momenta(group: Group, g: Element, p: Tensor, *, t: Tensor | None = No
     >>> float((pg * qg).sum())  # p . q is kept
     2.0
     """
-    if moves_momenta_as_vectors(group):
-        return group.act(g, p, "vector", t=t)
     out = p
     for f, gi in reversed(_parts(group, g)):
-        M = _linear_part(f, gi)
-        if M is None:
+        M = None if f.orthogonal else f.orthogonal_matrix(gi)
+        if M is None:  # orthogonal, or not a linear map of space: the vector action
             out = f.act(gi, out, "vector", t=t)
             continue
         if out.shape[-1] != M.shape[-1]:

@@ -14,7 +14,8 @@ from symnet.nn import (
     constraint_matrix,
     equivariant_basis,
 )
-from symnet.nn.equivariant_linear import _CACHE, _canonical, _solve
+from symnet.nn._basis_solve import canonical as _canonical
+from symnet.nn.equivariant_linear import _CACHE, _solve
 from symnet.testing import assert_equivariant
 
 SN = Permutation()

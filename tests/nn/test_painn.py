@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+import symnet.groups
 import symnet.nn._painn_core as core
 from symnet.groups import Reflection, Rotation, Translation
 from symnet.nn import PaiNN, PaiNNLayer
@@ -159,6 +160,7 @@ def test_vector_channels_kind_permutes_particles_not_channels():
     moved = Permutation().act(g, v, VECTOR_CHANNELS)
     torch.testing.assert_close(moved, v[:, [2, 0, 1]])
     assert str(VECTOR_CHANNELS) == "vector channels"
+    assert symnet.groups.VECTOR_CHANNELS is VECTOR_CHANNELS  # one kind, defined in symnet.groups
 
 
 # ------------------------------------------------------------------ masks
